@@ -1,0 +1,21 @@
+"""A local AWS for tests, the demo and the benchmarks: moto's server plus the MFA rules it lacks.
+
+moto accepts any MFA code, lets a missing role be assumed, ignores trust policies and
+MaxSessionDuration, and returns fixed keys from GetSessionToken. The WSGI layer here sits
+in front of moto's own app, on real HTTP, and applies AWS's rules first:
+
+- AssumeRole/GetSessionToken token codes must be the current TOTP of the caller's device
+  (one step of clock drift allowed) and a code is accepted only once, as on AWS;
+- a role must exist, its trust policy must name the caller and its conditions
+  (aws:MultiFactorAuthPresent, aws:MultiFactorAuthAge, sts:ExternalId) must hold;
+- DurationSeconds is checked against 900..43200, the role's MaxSessionDuration and the
+  one-hour cap on role chaining; GetSessionToken against 900..129600;
+- GetSessionToken returns fresh keys that act as the calling user;
+- unknown or expired access keys are refused.
+
+Every request is counted, so tests can assert how many AWS calls a command made.
+"""
+
+from .server import ACCOUNT, OTHER_ACCOUNT, Identity, LocalAws
+
+__all__ = ["ACCOUNT", "OTHER_ACCOUNT", "Identity", "LocalAws"]

@@ -1,0 +1,272 @@
+"""Pure editing of AWS INI files: read, replace or remove one section, every other byte kept.
+
+Sections, keys and continuation lines are recognised exactly as Python's configparser
+(which botocore uses) recognises them, so what we edit is what AWS readers read.
+Nothing here touches the file system.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+from dataclasses import dataclass
+
+_SECTION = configparser.RawConfigParser.SECTCRE
+_OPTION = configparser.RawConfigParser.OPTCRE
+_NONSPACE = re.compile(r"\S")
+# TextIOWrapper's universal newlines: what configparser sees as line ends.
+_LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
+DEFAULT_SECTION = "DEFAULT"
+PROFILE_NAME = re.compile(r"^[A-Za-z0-9_.@+:/-]+$")
+
+
+class IniSyntaxError(ValueError):
+    """The text is not something configparser (and so botocore) can read."""
+
+
+@dataclass
+class Line:
+    text: str
+    eol: str
+    kind: str  # header | key | continuation | comment | blank | bad
+    section: str | None = None
+    key: str | None = None
+
+
+def split_lines(text: str) -> list[tuple[str, str]]:
+    """Split into (content, line ending) pairs the way configparser's file reader does."""
+    pairs = []
+    pos = 0
+    while pos < len(text):
+        m = _LINE.match(text, pos)
+        pairs.append((m.group(1), m.group(2)))
+        pos = m.end()
+    return pairs
+
+
+def scan(text: str) -> list[Line]:
+    """Classify every line, following configparser's reading rules step by step."""
+    lines: list[Line] = []
+    section: str | None = None
+    option: str | None = None
+    indent_level = 0
+    for content, eol in split_lines(text):
+        line = content + "\n"
+        stripped = line.strip()
+        if stripped.startswith(("#", ";")):
+            lines.append(Line(content, eol, "comment", section))
+            continue
+        if not stripped:
+            lines.append(Line(content, eol, "blank", section))
+            continue
+        first = _NONSPACE.search(line)
+        indent = first.start() if first else 0
+        if section is not None and option and indent > indent_level:
+            lines.append(Line(content, eol, "continuation", section, option))
+            continue
+        indent_level = indent
+        header = _SECTION.match(stripped)
+        if header:
+            section = header.group("header")
+            option = None
+            lines.append(Line(content, eol, "header", section))
+            continue
+        m = _OPTION.match(stripped) if section is not None else None
+        if m and m.group("option"):
+            option = m.group("option").rstrip().lower()
+            lines.append(Line(content, eol, "key", section, option))
+        else:
+            lines.append(Line(content, eol, "bad", section))
+    return lines
+
+
+def parse(text: str) -> dict[str, dict[str, str]]:
+    """Sections and their values as configparser reports them; raises IniSyntaxError."""
+    raw: dict[str, dict[str, list[str]]] = {}
+    seen_sections: set[str] = set()
+    current: dict[str, list[str]] | None = None
+    option: str | None = None
+    for number, line in enumerate(scan(text), start=1):
+        if line.kind == "header":
+            if line.section in seen_sections:
+                raise IniSyntaxError(f"line {number}: section [{line.section}] appears twice")
+            seen_sections.add(line.section)
+            current = raw.setdefault(line.section, {})
+            option = None
+        elif line.kind == "key":
+            if line.key in current:
+                raise IniSyntaxError(
+                    f"line {number}: key '{line.key}' appears twice in [{line.section}]"
+                )
+            value = _OPTION.match(line.text.strip()).group("value").strip()
+            current[line.key] = [value]
+            option = line.key
+        elif line.kind == "continuation":
+            current[option].append(line.text.strip())
+        elif line.kind == "blank" and current is not None and option:
+            current[option].append("")
+        elif line.kind == "bad":
+            where = "before any [section] header" if line.section is None else "is not key = value"
+            raise IniSyntaxError(f"line {number} {where}")
+    defaults = raw.pop(DEFAULT_SECTION, {})
+    result = {}
+    for name, options in raw.items():
+        merged = {**defaults, **options}
+        result[name] = {k: "\n".join(v).rstrip() for k, v in merged.items()}
+    return result
+
+
+def detect_eol(text: str) -> str:
+    """The line ending this file uses most: CRLF files stay CRLF."""
+    crlf = text.count("\r\n")
+    lf = text.count("\n") - crlf
+    return "\r\n" if crlf > lf else "\n"
+
+
+def check_profile_name(name: str) -> None:
+    """Refuse names that would inject into an INI file or mean something else to AWS."""
+    if not PROFILE_NAME.match(name or "") or name == DEFAULT_SECTION:
+        raise ValueError(
+            f"invalid profile name {name!r}: use letters, digits and _ . @ + : / - only"
+        )
+
+
+def _spans(lines: list[Line], name: str) -> list[tuple[int, int]]:
+    starts = [i for i, ln in enumerate(lines) if ln.kind == "header" and ln.section == name]
+    spans = []
+    for start in starts:
+        end = start + 1
+        while end < len(lines) and lines[end].kind != "header":
+            end += 1
+        spans.append((start, end))
+    return spans
+
+
+def _single_span(lines: list[Line], name: str) -> tuple[int, int] | None:
+    spans = _spans(lines, name)
+    if len(spans) > 1:
+        raise IniSyntaxError(f"section [{name}] appears {len(spans)} times")
+    return spans[0] if spans else None
+
+
+def _join(lines: list[Line]) -> str:
+    return "".join(ln.text + ln.eol for ln in lines)
+
+
+def _check_value(key: str, value: str) -> None:
+    if not re.fullmatch(r"[a-z0-9_]+", key):
+        raise ValueError(f"invalid key {key!r}")
+    if value != value.strip() or "\r" in value or "\n" in value:
+        raise ValueError(f"value for {key} has line breaks or surrounding white space")
+
+
+def section_values(text: str, name: str) -> dict[str, str] | None:
+    """The values of one section, or None when it is absent."""
+    return parse(text).get(name)
+
+
+def has_line(text: str, name: str, line_text: str) -> bool:
+    """Whether section `name` holds a line whose stripped text is `line_text` (our marker)."""
+    lines = scan(text)
+    span = _single_span(lines, name)
+    if span is None:
+        return False
+    return any(ln.text.strip() == line_text for ln in lines[span[0] : span[1]])
+
+
+def set_section(text: str, name: str, values: dict[str, str | None], marker: str = "") -> str:
+    """Return text with section `name` holding `values` (None deletes a key).
+
+    Keys already present are replaced where they stand; new ones follow the section's
+    last key; other lines of the section are kept. An absent section is appended.
+    `marker`, a comment line, is put right under the header if not there yet.
+    """
+    for key, value in values.items():
+        if value is not None:
+            _check_value(key, value)
+    if not _SECTION.match(f"[{name}]") or _SECTION.match(f"[{name}]").group("header") != name:
+        raise ValueError(f"invalid section name {name!r}")
+    lines = scan(text)
+    eol = detect_eol(text)
+    span = _single_span(lines, name)
+    if span is None:
+        block = [f"[{name}]"] + ([marker] if marker else [])
+        block += [f"{k} = {v}" for k, v in values.items() if v is not None]
+        # After a final newline this makes one blank line before our header; after a
+        # last line without one, it ends that line. remove_section undoes either.
+        sep = eol if text else ""
+        return text + sep + "".join(b + eol for b in block)
+
+    start, end = span
+    section = lines[start:end]
+    body: list[Line] = [section[0]]
+    pending = dict(values)
+    i = 1
+    while i < len(section):
+        ln = section[i]
+        if ln.kind == "key" and ln.key in pending:
+            j = i + 1
+            while j < len(section) and section[j].kind == "continuation":
+                j += 1
+            value = pending.pop(ln.key)
+            if value is not None:
+                # Keep the indentation: it decides what configparser takes as continuation.
+                indent = ln.text[: len(ln.text) - len(ln.text.lstrip())]
+                new = Line(f"{indent}{ln.key} = {value}", section[j - 1].eol, "key", name, ln.key)
+                body.append(new)
+            elif j == len(section) and not section[j - 1].eol and len(body) > 0:
+                # The removed key ended the file without a newline: keep that shape.
+                body[-1] = Line(body[-1].text, "", body[-1].kind)
+            i = j
+            continue
+        body.append(ln)
+        i += 1
+
+    if marker and not any(ln.text.strip() == marker for ln in body):
+        if not body[0].eol:
+            body[0] = Line(body[0].text, eol, "header", name)
+        body.insert(1, Line(marker, eol, "comment", name))
+
+    additions = [Line(f"{k} = {v}", eol, "key", name, k) for k, v in pending.items() if v]
+    if additions:
+        last = max(
+            (k for k, ln in enumerate(body) if ln.kind in ("key", "continuation", "header")),
+            default=0,
+        )
+        if last == 0 and marker and len(body) > 1 and body[1].text.strip() == marker:
+            last = 1
+        if not body[last].eol:
+            body[last] = Line(body[last].text, eol, body[last].kind, name, body[last].key)
+            additions[-1].eol = ""  # the file ended without a newline: keep it so
+        body[last + 1 : last + 1] = additions
+    return _join(lines[:start] + body + lines[end:])
+
+
+def remove_section(text: str, name: str) -> str:
+    """Return text without section `name`: its header and lines up to its last key.
+
+    Comments and blank lines that trail the section stay (they often describe the
+    next one). Undoes exactly what set_section appends to a file without the section.
+    """
+    lines = scan(text)
+    span = _single_span(lines, name)
+    if span is None:
+        return text
+    start, end = span
+    last = start
+    for k in range(start, end):
+        if lines[k].kind in ("key", "continuation", "bad") or (
+            k == start + 1 and lines[k].kind == "comment"
+        ):
+            last = k
+    # Comments between header and last key belong to the section.
+    stop = last + 1
+    before = lines[:start]
+    after = lines[stop:]
+    if before and not after:
+        # The section ended the file: take back the separator set_section put before it.
+        if before[-1].kind == "blank" and before[-1].text == "":
+            before = before[:-1]
+        else:
+            before[-1] = Line(before[-1].text, "", before[-1].kind)
+    return _join(before + after)
