@@ -153,9 +153,7 @@ class Rules:
                 "MultiFactorAuthentication failed, unable to validate MFA code. "
                 "Please verify your MFA serial number is valid and associated with this user.",
             )
-        ok = re.fullmatch(r"\d{6}", code) and pyotp.TOTP(device.base32_string_seed).verify(
-            code, valid_window=1
-        )
+        ok = re.fullmatch(r"\d{6}", code) and pyotp.TOTP(device.base32_string_seed).verify(code, valid_window=1)
         with self.lock:
             if not ok or (serial, code) in self.used_codes:
                 raise _Fault(
@@ -234,12 +232,12 @@ class Rules:
         if role is None:
             raise denied
         duration = self._check_duration(self._param(form, "DurationSeconds"), 900, 43200, 3600)
-        if principal and principal.chained and duration > ROLE_CHAINING_LIMIT:
+        # Role credentials and GetSessionToken credentials both make this role chaining.
+        if principal and duration > ROLE_CHAINING_LIMIT:
             raise _Fault(
                 400,
                 "ValidationError",
-                "The requested DurationSeconds exceeds the 1 hour session limit "
-                "for roles assumed by role chaining.",
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
             )
         if duration > int(role.max_session_duration or 3600):
             raise _Fault(
@@ -346,16 +344,12 @@ class Rules:
                 raise _Fault(status, code, message)
             principal, user = self._caller(key_id)
             if key_id and principal is None and user is None:
-                raise _Fault(
-                    403, "InvalidClientTokenId", "The security token included in the request is invalid."
-                )
+                raise _Fault(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
             if principal:
                 if principal.expires < time.time():
                     raise _Fault(400, "ExpiredToken", "The security token included in the request is expired")
                 if environ.get("HTTP_X_AMZ_SECURITY_TOKEN") != principal.session_token:
-                    raise _Fault(
-                        403, "InvalidClientTokenId", "The security token included in the request is invalid."
-                    )
+                    raise _Fault(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
                 environ["HTTP_X_MOTO_ACCOUNT_ID"] = principal.account
             elif user is not None:
                 environ["HTTP_X_MOTO_ACCOUNT_ID"] = user.account_id
@@ -394,9 +388,7 @@ class Rules:
     @staticmethod
     def _respond(start_response, status: int, body: bytes, content_type: str = "text/xml"):
         reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}.get(status, "Error")
-        start_response(
-            f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(body)))]
-        )
+        start_response(f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
         return [body]
 
 
@@ -433,9 +425,7 @@ class LocalAws:
     def __init__(self, port: int = 0):
         self.rules = Rules(DomainDispatcherApplication(create_backend_app))
         self.rules.admin = self._admin
-        self._server = make_server(
-            "127.0.0.1", port, self.rules, threaded=True, request_handler=_QuietHandler
-        )
+        self._server = make_server("127.0.0.1", port, self.rules, threaded=True, request_handler=_QuietHandler)
         self._thread: threading.Thread | None = None
         self._users = itertools.count(1)
         self.identities: dict[str, Identity] = {}

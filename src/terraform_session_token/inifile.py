@@ -95,9 +95,7 @@ def parse(text: str) -> dict[str, dict[str, str]]:
             option = None
         elif line.kind == "key":
             if line.key in current:
-                raise IniSyntaxError(
-                    f"line {number}: key '{line.key}' appears twice in [{line.section}]"
-                )
+                raise IniSyntaxError(f"line {number}: key '{line.key}' appears twice in [{line.section}]")
             value = _OPTION.match(line.text.strip()).group("value").strip()
             current[line.key] = [value]
             option = line.key
@@ -126,9 +124,7 @@ def detect_eol(text: str) -> str:
 def check_profile_name(name: str) -> None:
     """Refuse names that would inject into an INI file or mean something else to AWS."""
     if not PROFILE_NAME.match(name or "") or name == DEFAULT_SECTION:
-        raise ValueError(
-            f"invalid profile name {name!r}: use letters, digits and _ . @ + : / - only"
-        )
+        raise ValueError(f"invalid profile name {name!r}: use letters, digits and _ . @ + : / - only")
 
 
 def _spans(lines: list[Line], name: str) -> list[tuple[int, int]]:
@@ -255,9 +251,7 @@ def remove_section(text: str, name: str) -> str:
     start, end = span
     last = start
     for k in range(start, end):
-        if lines[k].kind in ("key", "continuation", "bad") or (
-            k == start + 1 and lines[k].kind == "comment"
-        ):
+        if lines[k].kind in ("key", "continuation", "bad") or (k == start + 1 and lines[k].kind == "comment"):
             last = k
     # Comments between header and last key belong to the section.
     stop = last + 1

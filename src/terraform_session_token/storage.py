@@ -25,9 +25,7 @@ def read_text(path: str) -> str | None:
     except IsADirectoryError:
         raise ConfigError(f"{path} is a directory, not a file", "point the setting at a file")
     except PermissionError:
-        raise ConfigError(
-            f"can't read {path}: permission denied", f"check the owner and mode of {path}"
-        )
+        raise ConfigError(f"can't read {path}: permission denied", f"check the owner and mode of {path}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -85,9 +83,7 @@ def atomic_write(path: str, text: str) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(real)}.", suffix=".tmp")
     except OSError as e:
-        raise UnsafeWriteError(
-            f"can't write in {directory}: {e.strerror}", "check the directory's permissions"
-        )
+        raise UnsafeWriteError(f"can't write in {directory}: {e.strerror}", "check the directory's permissions")
     try:
         with os.fdopen(fd, "wb") as f:
             if existing is not None:

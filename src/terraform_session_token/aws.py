@@ -1,0 +1,239 @@
+"""The only module that imports botocore: STS and IAM calls, and their errors in plain words.
+
+Imported lazily, by the commands that really call AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+
+import botocore.exceptions
+import botocore.session
+from botocore.config import Config
+
+from .errors import AwsError, ConfigError, CredentialsError, MfaError, NetworkError, RoleError, ToolError, UsageError
+from .profiles import Settings
+from .sessions import Session
+
+
+class Aws:
+    """STS and IAM clients for one run, sharing one botocore session."""
+
+    def __init__(self, settings: Settings, source_profile_exists: bool = True):
+        self.settings = settings
+        try:
+            if source_profile_exists or settings.source_explicit:
+                self.session = botocore.session.Session(profile=settings.source_profile)
+            else:
+                # No [default] in the files: the AWS_ACCESS_KEY_ID family may still be set.
+                self.session = botocore.session.Session()
+                self.session.set_config_variable("profile", None)
+            if settings.sts_regional_endpoints:
+                self.session.set_config_variable("sts_regional_endpoints", settings.sts_regional_endpoints)
+            self._clients: dict[str, object] = {}
+            self.source_label = f"profile [{settings.source_profile}]" if source_profile_exists else "the environment"
+        except botocore.exceptions.BotoCoreError as e:
+            raise translate(e, settings) from e
+        if not settings.verify_ssl:
+            with contextlib.suppress(ImportError):
+                import urllib3
+
+                warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+
+    def _verify(self):
+        if not self.settings.verify_ssl:
+            return False
+        return self.settings.ca_bundle or None  # None: botocore applies AWS_CA_BUNDLE / ca_bundle
+
+    def client(self, service: str, credentials: Session | None = None, attempts: int = 3):
+        key = (service, credentials.access_key_id if credentials else "", attempts)
+        if key not in self._clients:
+            extra = {}
+            if credentials:
+                extra = dict(
+                    aws_access_key_id=credentials.access_key_id,
+                    aws_secret_access_key=credentials.secret_access_key,
+                    aws_session_token=credentials.session_token,
+                )
+            config = Config(
+                retries={"total_max_attempts": attempts, "mode": "standard"},
+                connect_timeout=10,
+                read_timeout=30,
+            )
+            try:
+                self._clients[key] = self.session.create_client(
+                    service,
+                    region_name=self.settings.region,
+                    endpoint_url=self.settings.endpoint_url,
+                    verify=self._verify(),
+                    config=config,
+                    **extra,
+                )
+            except botocore.exceptions.BotoCoreError as e:
+                raise translate(e, self.settings) from e
+        return self._clients[key]
+
+    def check_source_credentials(self) -> None:
+        try:
+            creds = self.session.get_credentials()
+        except botocore.exceptions.BotoCoreError as e:
+            raise translate(e, self.settings) from e
+        if creds is None:
+            raise CredentialsError(
+                f"no AWS keys found for the source {self.source_label}",
+                f"add them with: aws configure --profile {self.settings.source_profile}",
+            )
+
+    def _call(self, client, operation: str, **params):
+        try:
+            return getattr(client, operation)(**params)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            raise translate(e, self.settings, operation) from e
+
+    # -- discovery (IAM) -------------------------------------------------------
+    def list_mfa_devices(self) -> list[str]:
+        response = self._call(self.client("iam"), "list_mfa_devices")
+        return [d["SerialNumber"] for d in response.get("MFADevices", [])]
+
+    def get_role(self, name: str) -> tuple[str, int]:
+        """(ARN, MaxSessionDuration) of a role in the source account."""
+        role = self._call(self.client("iam"), "get_role", RoleName=name)["Role"]
+        return role["Arn"], int(role.get("MaxSessionDuration") or 3600)
+
+    # -- sessions (STS) ----------------------------------------------------------
+    def assume_role(
+        self,
+        role_arn: str,
+        session_name: str,
+        duration: int,
+        serial: str | None = None,
+        code: str | None = None,
+        credentials: Session | None = None,
+    ) -> Session:
+        params = dict(RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=duration)
+        if serial and code:
+            params.update(SerialNumber=serial, TokenCode=code)
+        if self.settings.external_id:
+            params["ExternalId"] = self.settings.external_id
+        # One attempt when a code is sent: AWS accepts each code once.
+        client = self.client("sts", credentials, attempts=1 if code else 3)
+        response = self._call(client, "assume_role", **params)
+        return _session(response["Credentials"], response["AssumedRoleUser"]["Arn"], self.settings.region)
+
+    def get_session_token(self, duration: int, serial: str, code: str) -> Session:
+        client = self.client("sts", attempts=1)
+        response = self._call(
+            client, "get_session_token", DurationSeconds=duration, SerialNumber=serial, TokenCode=code
+        )
+        return _session(response["Credentials"], "", self.settings.region)
+
+    def caller_identity(self, credentials: Session | None = None) -> dict:
+        return self._call(self.client("sts", credentials), "get_caller_identity")
+
+
+def _session(creds: dict, arn: str, region: str) -> Session:
+    return Session(
+        creds["AccessKeyId"],
+        creds["SecretAccessKey"],
+        creds["SessionToken"],
+        creds["Expiration"],
+        arn,
+        region,
+    )
+
+
+def translate(error: Exception, settings: Settings, operation: str = "") -> ToolError:
+    """One AWS or botocore failure as the project's error with a hint."""
+    e = botocore.exceptions
+    source = settings.source_profile
+    if isinstance(error, e.ClientError):
+        err = error.response.get("Error", {})
+        code, message = err.get("Code", ""), err.get("Message", "")
+        if "MultiFactorAuthentication failed" in message and "invalid MFA one time pass code" in message:
+            return MfaError(
+                "AWS rejected the MFA code",
+                "codes change every 30 s and each is accepted once: wait for the next code and run again",
+            )
+        if "MultiFactorAuthentication failed" in message:
+            return MfaError(
+                "AWS did not accept the MFA device for this user", "check --serial / mfa_serial: it must be your device"
+            )
+        if code == "AccessDenied" and "sts:AssumeRole" in message:
+            return RoleError(
+                f"not allowed to assume {settings.role or 'the role'}",
+                "the role may not exist, or its trust policy does not allow you or requires MFA; "
+                "see: terraform-session-token policy",
+            )
+        if code == "ValidationError" and "MaxSessionDuration" in message:
+            return RoleError(
+                "the duration is above the role's maximum session duration",
+                "use a smaller -d, or raise the role's MaxSessionDuration",
+            )
+        if code == "ValidationError" and "role chaining" in message:
+            return RoleError(
+                "AWS caps a role assumed with session credentials at 1 hour (role chaining)",
+                "use -d 3600 or less",
+            )
+        if code == "ValidationError" and "durationSeconds" in message:
+            return UsageError("AWS refused the duration: " + message, "use -d between 900 and 43200")
+        if code == "NoSuchEntity":
+            return RoleError(
+                f"role {settings.role or ''} does not exist in the source account".replace("  ", " "),
+                "check the name, or pass the full role ARN with --role",
+            )
+        if code in ("InvalidClientTokenId", "SignatureDoesNotMatch") and "expired" not in message.lower():
+            return CredentialsError(
+                f"AWS did not accept the keys of source profile [{source}]",
+                f"check them with: aws configure --profile {source}",
+            )
+        if code in ("ExpiredToken", "ExpiredTokenException"):
+            return CredentialsError(
+                f"the credentials of source profile [{source}] have expired",
+                "refresh them, or use long-term keys as the source",
+            )
+        if code in ("RequestExpired", "RequestTimeTooSkewed") or "Signature expired" in message:
+            return AwsError(
+                "AWS says this machine's clock is wrong (request time too skewed)",
+                "sync the clock, e.g. sudo timedatectl set-ntp true",
+            )
+        if code in ("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"):
+            return AwsError("AWS is throttling requests", "wait a minute and run again")
+        if code == "AccessDenied" and operation in ("list_mfa_devices", "get_role"):
+            action = {"list_mfa_devices": "iam:ListMFADevices", "get_role": "iam:GetRole"}[operation]
+            return CredentialsError(
+                f"the source profile [{source}] may not call {action}",
+                "pass --serial and a full role ARN with --role, or grant it (see: terraform-session-token policy)",
+            )
+        return AwsError(f"AWS refused {operation or 'the request'}: {code}: {message}".rstrip(": "), "")
+    if isinstance(error, e.ProfileNotFound):
+        return CredentialsError(
+            f"source profile [{source}] not found in the credentials or config file",
+            f"create it with: aws configure --profile {source}, or pass --source-profile",
+        )
+    if isinstance(error, e.NoCredentialsError):
+        return CredentialsError(
+            f"no AWS keys found for source profile [{source}]", f"add them with: aws configure --profile {source}"
+        )
+    if isinstance(error, e.PartialCredentialsError):
+        return CredentialsError(f"source profile [{source}] has incomplete keys", "it needs both key id and secret")
+    if isinstance(error, e.SSLError):
+        return NetworkError(
+            "TLS certificate verification failed",
+            "if a proxy inspects TLS, pass its CA with --ca-bundle PATH or AWS_CA_BUNDLE",
+        )
+    if isinstance(error, (e.ProxyConnectionError,)):
+        return NetworkError("can't connect through the proxy", "check HTTPS_PROXY / NO_PROXY")
+    if isinstance(error, (e.EndpointConnectionError, e.ConnectTimeoutError, e.ReadTimeoutError, e.ConnectionError)):
+        url = getattr(error, "kwargs", {}).get("endpoint_url", "") or settings.endpoint_url or "the AWS endpoint"
+        return NetworkError(
+            f"can't reach {url}",
+            "check the network, proxy and DNS, or --endpoint-url / AWS_ENDPOINT_URL",
+        )
+    if isinstance(error, (e.ConfigParseError, e.InvalidConfigError)):
+        return ConfigError(f"botocore can't use the AWS config: {error}", "fix the file")
+    if isinstance(error, e.UnknownEndpointError):
+        return UsageError(f"unknown region or endpoint: {error}", "check --region")
+    if isinstance(error, e.ParamValidationError):
+        return UsageError(f"invalid request: {error}".replace("\n", " "), "check the flags")
+    return AwsError(f"{type(error).__name__}: {error}", "run again with --debug for details")

@@ -1,0 +1,141 @@
+"""The argparse tree and dispatch. Imports nothing heavy: commands load on demand."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from . import __version__
+from .errors import Interrupted, ToolError
+
+PROG = "terraform-session-token"
+USAGE = f"{PROG} [-h] [-d 3600] [-p terraform_session] [-v] [options] [command ...]"
+
+COMMANDS = {
+    "refresh": ("refresh", "write a session into the credentials file (the default command)"),
+    "exec": ("exec_command", "run a command with the session in its environment"),
+    "env": ("env", "print the session as environment variables for eval"),
+    "credential-process": ("credential_process", "print the session as credential_process JSON"),
+    "configure": ("configure", "point a config profile's credential_process at this tool"),
+    "status": ("status", "list the sessions this tool manages (no AWS call)"),
+    "clear": ("clear", "remove session profiles and caches this tool wrote"),
+    "policy": ("policy", "print the IAM policies the setup needs (JSON or HCL)"),
+    "doctor": ("doctor", "explain why Terraform may not be authenticating"),
+    "completion": ("completion", "print shell completion for bash or zsh"),
+}
+SESSION_COMMANDS = ("refresh", "exec", "env", "credential-process")
+
+
+def add_session_options(parser: argparse.ArgumentParser, nested: bool) -> None:
+    """The options of every command that obtains a session.
+
+    On subcommands the defaults are suppressed, so an option given before the command
+    name is not reset by the subcommand's parser.
+    """
+    d = {"default": argparse.SUPPRESS} if nested else {}
+    parser.add_argument(
+        "-d", "--duration", type=int, metavar="3600", help="how long the session is valid (seconds)", **d
+    )
+    parser.add_argument(
+        "-p",
+        "--profile",
+        metavar="terraform_session",
+        help="profile name for the session (default terraform_session)",
+        **d,
+    )
+    parser.add_argument(
+        "-v",
+        "--no-verify-ssl",
+        action="store_true",
+        help="disable TLS verification (not recommended: use --ca-bundle)",
+        **d,
+    )
+    parser.add_argument(
+        "--source-profile", metavar="NAME", help="profile with the long-term keys (default: default)", **d
+    )
+    parser.add_argument(
+        "--role", metavar="NAME_OR_ARN", help="role name in the source account, or a full role ARN", **d
+    )
+    parser.add_argument("--serial", metavar="ARN", help="MFA device serial/ARN (skips discovery)", **d)
+    parser.add_argument("--code", metavar="CODE", help="the MFA code; '-' reads one line from stdin", **d)
+    parser.add_argument("--mfa-process", metavar="CMD", help="command that prints the MFA code", **d)
+    parser.add_argument(
+        "--mfa-session", action="store_true", help="reuse one MFA session (GetSessionToken) for its lifetime", **d
+    )
+    parser.add_argument(
+        "--no-role", action="store_true", help="no role: GetSessionToken with MFA for the IAM user itself", **d
+    )
+    parser.add_argument("--session-name", metavar="NAME", help="RoleSessionName (default: your IAM user name)", **d)
+    parser.add_argument("--external-id", metavar="ID", help="ExternalId for the role's trust policy", **d)
+    parser.add_argument("--region", metavar="REGION", help="AWS region (also written into the profile)", **d)
+    parser.add_argument("--endpoint-url", metavar="URL", help="STS/IAM endpoint (e.g. a local AWS)", **d)
+    parser.add_argument("--ca-bundle", metavar="PATH", help="CA bundle for TLS verification", **d)
+    parser.add_argument("--force", action="store_true", help="refresh even if the session is still valid", **d)
+    parser.add_argument(
+        "--margin", type=int, metavar="SECONDS", help="refresh when less than this is left (default 300)", **d
+    )
+    parser.add_argument(
+        "--overwrite-keys",
+        action="store_true",
+        help="allow replacing long-term keys in the target profile (dangerous)",
+        **d,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        usage=USAGE,
+        description="Generates a Session Token using a Role and MFA Device, for Terraform and every AWS tool.",
+        epilog=f"Run '{PROG} COMMAND -h' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks (never secrets)")
+    add_session_options(parser, nested=False)
+    sub = parser.add_subparsers(dest="command", metavar="command", title="commands")
+    for name, (_, summary) in COMMANDS.items():
+        p = sub.add_parser(name, help=summary, description=summary)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        if name in SESSION_COMMANDS:
+            add_session_options(p, nested=True)
+        module = importlib.import_module(f".commands.{COMMANDS[name][0]}", __package__)
+        module.add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "refresh"
+    module = importlib.import_module(f".commands.{COMMANDS[command][0]}", __package__)
+    try:
+        try:
+            return int(module.run(args) or 0)
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted; nothing was written", "") from None
+        except BrokenPipeError:
+            return 141
+    except ToolError as error:
+        if getattr(args, "debug", False):
+            import traceback
+
+            traceback.print_exc()
+        print(f"{PROG}: error: {error.line()}", file=sys.stderr)
+        return error.exit_code
+    except Exception as error:  # a bug: still one line, with the way to see more
+        if getattr(args, "debug", False):
+            raise
+        print(
+            f"{PROG}: error: unexpected {type(error).__name__} (run again with --debug and report it)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def entry() -> None:
+    code = main()
+    sys.stdout.flush()
+    os._exit(code) if code == 141 else sys.exit(code)

@@ -1,0 +1,115 @@
+"""What several commands share: loading settings, the safety checks, the two file writes."""
+
+from __future__ import annotations
+
+import os
+
+from .. import inifile, storage
+from ..errors import ConfigError, UnsafeWriteError
+from ..profiles import MARKER, OWN_ROLE_KEY, AwsFiles, Settings, config_section_name, resolve
+from ..sessions import Session
+
+
+def load(args) -> tuple[AwsFiles, Settings]:
+    files = AwsFiles.load()
+    return files, resolve(args, files)
+
+
+def check_writable(path: str) -> None:
+    """Fail before any AWS call (and before a code is spent) if `path` can't be replaced."""
+    real = os.path.realpath(path)
+    directory = os.path.dirname(real)
+    while not os.path.exists(directory):
+        directory = os.path.dirname(directory)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UnsafeWriteError(
+            f"can't write in {os.path.dirname(real)}: permission denied",
+            "the file would be replaced atomically there; fix the directory's permissions",
+        )
+
+
+def refuse_unsafe_target(credentials_text: str, settings: Settings, overwrite_keys: bool) -> bool:
+    """Check that the session may go into [profile]; returns whether the section exists."""
+    name = settings.profile
+    try:
+        values = inifile.section_values(credentials_text, name)
+    except inifile.IniSyntaxError as e:
+        raise ConfigError(f"can't parse the credentials file: {e}", "fix it by hand; it was left untouched")
+    if values is None:
+        return False
+    managed = inifile.has_line(credentials_text, name, MARKER)
+    long_term = values.get("aws_access_key_id") and not values.get("aws_session_token")
+    if long_term and not managed and not overwrite_keys:
+        raise UnsafeWriteError(
+            f"the profile [{name}] in the credentials file holds long-term keys; "
+            "writing a session there would destroy them",
+            "choose another -p, or pass --overwrite-keys if you really mean it",
+        )
+    return True
+
+
+def refuse_aws_style_target(settings: Settings, files: AwsFiles) -> None:
+    """A config profile with role_arn + source_profile makes AWS readers assume the role themselves."""
+    if settings.aws_style_role:
+        raise ConfigError(
+            f"[{config_section_name(settings.profile)}] in {files.config_path} has role_arn and "
+            "source_profile, so AWS tools would assume that role themselves and ignore a session "
+            f"written to [{settings.profile}]",
+            f"use 'exec -p {settings.profile}' or credential-process, or write the session to another -p",
+        )
+
+
+def write_session_profile(files: AwsFiles, settings: Settings, session: Session, overwrite_keys: bool) -> bool:
+    """Put the session into the credentials file; returns whether the profile already existed."""
+    existed = []
+
+    def edit(text: str) -> str:
+        existed.append(refuse_unsafe_target(text, settings, overwrite_keys))  # again, under the lock
+        return inifile.set_section(text, settings.profile, session.profile_values(), marker=MARKER)
+
+    storage.update_file(files.credentials_path, edit)
+    return existed[-1]
+
+
+def remember(files: AwsFiles, settings: Settings, discovered: dict[str, str]) -> None:
+    """Store what discovery found in the profile's config section, so next time needs no IAM call."""
+    section = config_section_name(settings.profile)
+
+    def missing(current: dict[str, str]) -> dict[str, str]:
+        # A role given by name is replaced by its ARN; anything else set by the user stays.
+        return {
+            k: v
+            for k, v in discovered.items()
+            if v and (not current.get(k) or (k == OWN_ROLE_KEY and not current[k].startswith("arn:")))
+        }
+
+    if not missing(files.config_for(settings.profile)):
+        return
+
+    def edit(text: str) -> str:
+        try:
+            current = inifile.section_values(text, section) or {}
+        except inifile.IniSyntaxError as e:
+            raise ConfigError(f"can't parse {files.config_path}: {e}", "fix it by hand; it was left untouched")
+        values = missing(current)
+        return inifile.set_section(text, section, values) if values else text
+
+    storage.update_file(files.config_path, edit)
+
+
+def cached_session(args, use_tty: bool = True):
+    """The profile's session for exec, env and credential-process: cached, else from AWS."""
+    from .. import mfa
+    from ..providers import Request, cached_or_new
+
+    files, settings = load(args)
+    settings.effective_duration()
+    prompter = mfa.Prompter(use_tty=use_tty)
+    try:
+        request = Request(settings, files, prompter, getattr(args, "code", None))
+        session = cached_or_new(request, force=bool(getattr(args, "force", False)))
+    finally:
+        prompter.close()
+    if request.remembered:
+        remember(files, settings, request.remembered)
+    return session, settings

@@ -1,0 +1,63 @@
+"""configure: make a config profile get its credentials from this tool (credential_process)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+
+from .. import inifile, storage
+from ..errors import ConfigError
+from ..profiles import OWN_ROLE_KEY, OWN_SOURCE_KEY, config_section_name
+from . import common
+
+
+def add_arguments(parser) -> None:
+    """configure stores the session options it is given in the profile."""
+
+
+def tool_command() -> str:
+    """How AWS readers should call this tool: an absolute path, so PATH does not matter."""
+    found = shutil.which("terraform-session-token")
+    path = os.path.abspath(found or sys.argv[0])
+    return shlex.quote(path)
+
+
+def run(args) -> int:
+    files, settings = common.load(args)
+    common.refuse_aws_style_target(settings, files)
+    section = config_section_name(settings.profile)
+    process = f"{tool_command()} credential-process -p {settings.profile}"
+    values = {
+        "credential_process": process,
+        OWN_ROLE_KEY: getattr(args, "role", None),
+        OWN_SOURCE_KEY: getattr(args, "source_profile", None),
+        "mfa_serial": getattr(args, "serial", None),
+        "duration_seconds": str(args.duration) if getattr(args, "duration", None) else None,
+        "region": getattr(args, "region", None),
+        "mfa_process": getattr(args, "mfa_process", None),
+        "mfa_session": "true" if getattr(args, "mfa_session", False) else None,
+        "role_session_name": getattr(args, "session_name", None),
+        "external_id": getattr(args, "external_id", None),
+    }
+    values = {k: v for k, v in values.items() if v}
+    if "duration_seconds" in values:
+        settings.duration = int(values["duration_seconds"])
+        settings.effective_duration()
+
+    def edit(text: str) -> str:
+        try:
+            return inifile.set_section(text, section, values)
+        except inifile.IniSyntaxError as e:
+            raise ConfigError(f"can't parse {files.config_path}: {e}", "fix it by hand; it was left untouched")
+
+    storage.update_file(files.config_path, edit)
+    print(f"[{section}] in {files.config_path} now has: credential_process = {process}")
+    if settings.profile in files.credentials:
+        print(
+            f"Note: the credentials file also has [{settings.profile}]; AWS tools use those keys first. "
+            f"Remove them with: terraform-session-token clear -p {settings.profile}"
+        )
+    print(f'Terraform: provider "aws" {{ profile = "{settings.profile}" }}')
+    return 0

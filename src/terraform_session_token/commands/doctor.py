@@ -1,0 +1,164 @@
+"""doctor: explain why Terraform may not be authenticating, each finding with a fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from email.utils import parsedate_to_datetime
+
+from ..errors import ToolError
+from ..profiles import ENDPOINT_VARS, AwsFiles, resolve
+from ..sessions import Session, describe_left, utcnow
+
+MAX_SKEW = 300
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("-p", "--profile", help="the session profile to check (default terraform_session)")
+    parser.add_argument("--offline", action="store_true", help="skip the checks that call AWS")
+    parser.add_argument("-d", "--duration", type=int, metavar="SECONDS", help="the duration you intend to ask for")
+
+
+class Report:
+    def __init__(self) -> None:
+        self.failed = False
+
+    def ok(self, text: str) -> None:
+        print(f"ok    {text}")
+
+    def warn(self, text: str, fix: str) -> None:
+        print(f"warn  {text}\n      fix: {fix}")
+
+    def fail(self, text: str, fix: str) -> None:
+        self.failed = True
+        print(f"FAIL  {text}\n      fix: {fix}")
+
+
+def check_files(report: Report, files: AwsFiles, settings, env=os.environ) -> None:
+    shadowing = [v for v in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN") if env.get(v)]
+    if shadowing:
+        report.warn(
+            f"{', '.join(shadowing)} set: AWS SDKs and Terraform may use them instead of the profile",
+            "unset " + " ".join(shadowing),
+        )
+    else:
+        report.ok("no AWS keys in the environment shadow the profile")
+    if env.get("AWS_PROFILE") and env["AWS_PROFILE"] != settings.profile:
+        report.warn(
+            f"AWS_PROFILE={env['AWS_PROFILE']}: tools without an explicit profile use that, not [{settings.profile}]",
+            f"export AWS_PROFILE={settings.profile}, or set profile in Terraform's provider block",
+        )
+    if files.credentials_text is not None:
+        mode = stat.S_IMODE(os.stat(files.credentials_path).st_mode)
+        if mode & 0o077:
+            report.warn(
+                f"{files.credentials_path} is readable by others (mode {mode:o})", f"chmod 600 {files.credentials_path}"
+            )
+        else:
+            report.ok(f"{files.credentials_path} is private (mode {mode:o})")
+    conf = files.config_for(settings.profile)
+    session = Session.from_profile(files.credentials.get(settings.profile))
+    if conf.get("credential_process"):
+        if settings.profile in files.credentials:
+            report.warn(
+                f"[{settings.profile}] has keys in the credentials file and a credential_process in the config: "
+                "AWS tools use the keys first",
+                f"terraform-session-token clear -p {settings.profile}",
+            )
+        else:
+            report.ok(f"[{settings.profile}] gets its credentials from: {conf['credential_process']}")
+    elif session is None:
+        report.fail(
+            f"no session in [{settings.profile}] of {files.credentials_path}",
+            f"run: terraform-session-token -p {settings.profile}",
+        )
+    elif not session.is_fresh(0):
+        report.fail(
+            f"the session in [{settings.profile}] has expired", f"run: terraform-session-token -p {settings.profile}"
+        )
+    else:
+        report.ok(f"the session in [{settings.profile}] is valid ({describe_left(session.seconds_left())})")
+    if settings.aws_style_role and not conf.get("credential_process"):
+        report.warn(
+            f"[profile {settings.profile}] has role_arn and source_profile: AWS tools will assume the role "
+            "themselves (and ask for MFA) instead of using the session",
+            "rename them to session_role_arn / session_source_profile, or use exec / credential-process",
+        )
+    has_region = (
+        env.get("AWS_REGION")
+        or env.get("AWS_DEFAULT_REGION")
+        or conf.get("region")
+        or files.credentials.get(settings.profile, {}).get("region")
+    )
+    if has_region:
+        report.ok(f"a region is set ({has_region})")
+    else:
+        report.warn(
+            f"no region for [{settings.profile}]", "set region in the profile, AWS_REGION, or the provider block"
+        )
+    if any(env.get(v) for v in ENDPOINT_VARS):
+        report.ok("endpoint override in the environment: " + ", ".join(v for v in ENDPOINT_VARS if env.get(v)))
+
+
+def check_aws(report: Report, files: AwsFiles, settings) -> None:
+    from ..aws import Aws
+
+    try:
+        aws = Aws(settings, files.has_profile(settings.source_profile))
+        aws.check_source_credentials()
+        identity = aws.caller_identity()
+    except ToolError as e:
+        report.fail(f"source profile [{settings.source_profile}]: {e.message}", e.hint or "check the source keys")
+        return
+    report.ok(f"source profile [{settings.source_profile}] is {identity['Arn']}")
+    server_date = identity.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    if server_date:
+        skew = abs((utcnow() - parsedate_to_datetime(server_date)).total_seconds())
+        if skew > MAX_SKEW:
+            report.fail(f"this machine's clock is {int(skew)} s off AWS's", "sync it: sudo timedatectl set-ntp true")
+        else:
+            report.ok(f"clock within {int(skew)} s of AWS")
+    try:
+        devices = [settings.mfa_serial] if settings.mfa_serial else aws.list_mfa_devices()
+    except ToolError as e:
+        report.warn(f"can't list MFA devices: {e.message}", e.hint)
+        devices = None
+    if devices == []:
+        report.fail("no MFA device is assigned to the source user", "assign a virtual MFA device in the IAM console")
+    elif devices:
+        report.ok("MFA device: " + ", ".join(devices))
+    if settings.no_role:
+        return
+    role = settings.role or "TerraformRole"
+    name = role.split("/")[-1]
+    try:
+        response = aws._call(aws.client("iam"), "get_role", RoleName=name)["Role"]
+    except ToolError as e:
+        report.fail(f"role {role}: {e.message}", e.hint)
+        return
+    document = response.get("AssumeRolePolicyDocument")
+    text = document if isinstance(document, str) else json.dumps(document)
+    if "aws:MultiFactorAuthPresent" not in text and "aws:MultiFactorAuthAge" not in text:
+        report.warn(
+            f"{response['Arn']}'s trust policy does not require MFA: the source keys alone can assume it",
+            "add Bool aws:MultiFactorAuthPresent = true (see: terraform-session-token policy)",
+        )
+    else:
+        report.ok(f"{response['Arn']} requires MFA to be assumed")
+    maximum = int(response.get("MaxSessionDuration") or 3600)
+    wanted = settings.duration or 3600
+    if wanted > maximum:
+        report.fail(f"duration {wanted} s is above the role's maximum of {maximum} s", f"use -d {maximum} or less")
+    else:
+        report.ok(f"duration {wanted} s is within the role's maximum of {maximum} s")
+
+
+def run(args) -> int:
+    files = AwsFiles.load()
+    settings = resolve(args, files)
+    report = Report()
+    check_files(report, files, settings)
+    if not args.offline:
+        check_aws(report, files, settings)
+    return 1 if report.failed else 0

@@ -1,0 +1,63 @@
+"""env: print the session as environment variables for `eval "$(...)"`."""
+
+from __future__ import annotations
+
+import json
+
+from ..sessions import Session, format_time
+from . import common
+
+# Variables that would make AWS tools use something other than the session.
+CONFLICTING = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_SESSION_NAME",
+)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--format", choices=("sh", "fish", "powershell", "json"), default="sh")
+
+
+def session_environment(session: Session, region: str) -> dict[str, str | None]:
+    """Variables to set (value) and to remove (None)."""
+    env: dict[str, str | None] = {
+        "AWS_ACCESS_KEY_ID": session.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": session.secret_access_key,
+        "AWS_SESSION_TOKEN": session.session_token,
+        "AWS_CREDENTIAL_EXPIRATION": format_time(session.expiration),
+    }
+    if region:
+        env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = region
+    env.update(dict.fromkeys(CONFLICTING))
+    return env
+
+
+def _quote_sh(value: str) -> str:
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def render(env: dict[str, str | None], shell: str) -> str:
+    if shell == "json":
+        return json.dumps({k: v for k, v in env.items() if v is not None}, indent=2)
+    lines = []
+    for name, value in env.items():
+        if shell == "sh":
+            lines.append(f"unset {name}" if value is None else f"export {name}={_quote_sh(value)}")
+        elif shell == "fish":
+            lines.append(f"set -e {name}" if value is None else f"set -gx {name} {_quote_sh(value)}")
+        else:
+            if value is None:
+                lines.append(f"Remove-Item Env:{name} -ErrorAction SilentlyContinue")
+            else:
+                lines.append(f"$Env:{name} = '" + value.replace("'", "''") + "'")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    session, settings = common.cached_session(args)
+    print(render(session_environment(session, settings.region), args.format))
+    return 0

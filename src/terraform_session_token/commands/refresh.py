@@ -1,0 +1,65 @@
+"""The classic flow: ask for role and code, write the session into the credentials file."""
+
+from __future__ import annotations
+
+import sys
+
+from .. import mfa
+from ..profiles import DEFAULT_ROLE
+from ..providers import Request, from_sts
+from ..sessions import Session, describe_left, format_time
+from . import common
+
+
+def add_arguments(parser) -> None:
+    """refresh has only the session options."""
+
+
+def warn_no_verify() -> None:
+    print(
+        "WARNING: TLS verification is disabled (-v). This is not recommended: "
+        "give your proxy's CA with --ca-bundle PATH or AWS_CA_BUNDLE instead.",
+        file=sys.stderr,
+    )
+
+
+def run(args) -> int:
+    files, settings = common.load(args)
+    overwrite = bool(getattr(args, "overwrite_keys", False))
+    common.refuse_aws_style_target(settings, files)
+    common.refuse_unsafe_target(files.credentials_text or "", settings, overwrite)
+    current = Session.from_profile(files.credentials.get(settings.profile))
+    if current and current.is_fresh(settings.refresh_margin) and not getattr(args, "force", False):
+        print(
+            f"The profile [{settings.profile}] is valid until {format_time(current.expiration)} "
+            f"({describe_left(current.seconds_left())}); nothing to do (--force refreshes it)"
+        )
+        return 0
+    settings.effective_duration()
+    common.check_writable(files.credentials_path)
+    if not settings.verify_ssl:
+        warn_no_verify()
+
+    prompter = mfa.Prompter()
+    print("Terraform Session Token")
+    if not settings.role and not settings.no_role:
+        print("Hit Enter on Role for Default\n")
+        answer = prompter.ask(f"Role[{DEFAULT_ROLE}]: ")
+        if answer is None:
+            from ..errors import MfaError
+
+            raise MfaError("no role: input ended before one was given", "pass --role NAME_OR_ARN")
+        settings.role = answer.strip() or DEFAULT_ROLE
+
+    request = Request(settings, files, prompter, getattr(args, "code", None))
+    session = from_sts(request)
+    existed = common.write_session_profile(files, settings, session, overwrite)
+    common.remember(files, settings, request.remembered)
+    verb = "Updating the profile [{}] in" if existed else "Adding the profile [{}] to"
+    print()
+    print(verb.format(settings.profile) + f" the credentials file {files.credentials_path}")
+    print(
+        f"Valid until {format_time(session.expiration)} ({describe_left(session.seconds_left())})"
+        + (f" as {session.arn}" if session.arn else "")
+    )
+    return 0

@@ -1,0 +1,58 @@
+"""status: every session this tool manages, with its expiry. No AWS call, no botocore."""
+
+from __future__ import annotations
+
+import json
+
+from .. import sessions
+from ..profiles import AwsFiles
+from ..sessions import Session, describe_left, format_time
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def collect(files: AwsFiles) -> list[dict]:
+    rows = []
+    now = sessions.utcnow()
+    for name in files.managed_profiles():
+        session = Session.from_profile(files.credentials[name])
+        rows.append(_row(name, "credentials file", session, now))
+    for name in sessions.cached_names():
+        kind = "MFA session cache" if name.startswith("mfa-session--") else "cache"
+        rows.append(_row(name, kind, sessions.read_cached(name), now))
+    return rows
+
+
+def _row(name: str, where: str, session: Session | None, now) -> dict:
+    if session is None:
+        return {"profile": name, "where": where, "identity": "", "expires": "", "seconds_left": 0, "expired": True}
+    left = int(session.seconds_left(now))
+    return {
+        "profile": name,
+        "where": where,
+        "identity": session.arn,
+        "expires": format_time(session.expiration),
+        "seconds_left": max(left, 0),
+        "expired": left <= 0,
+    }
+
+
+def run(args) -> int:
+    rows = collect(AwsFiles.load())
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("No sessions managed by terraform-session-token.")
+        return 0
+    header = ("PROFILE", "WHERE", "IDENTITY", "EXPIRES", "LEFT")
+    table = [header] + [
+        (r["profile"], r["where"], r["identity"] or "-", r["expires"] or "-", describe_left(r["seconds_left"]))
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    return 0

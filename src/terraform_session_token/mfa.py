@@ -1,0 +1,139 @@
+"""Where an MFA code comes from: --code, stdin, a command (mfa_process), or a prompt."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from .errors import MfaError
+
+CODE = re.compile(r"^\d{6}$")
+ATTEMPTS = 3
+PROCESS_TIMEOUT = 120
+
+
+class Prompter:
+    """Asks the user questions on stdin/stdout, or on the controlling terminal.
+
+    credential-process uses the terminal: the AWS SDK that runs it owns stdin and stdout.
+    """
+
+    def __init__(self, use_tty: bool = False):
+        self.use_tty = use_tty
+        self._tty = None
+        if use_tty:
+            try:
+                self._tty = open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115
+            except OSError:
+                self._tty = None
+
+    @property
+    def available(self) -> bool:
+        return self._tty is not None if self.use_tty else True
+
+    @property
+    def interactive(self) -> bool:
+        return self._tty is not None if self.use_tty else sys.stdin.isatty()
+
+    def say(self, text: str) -> None:
+        out = self._tty if self.use_tty else sys.stdout
+        if out is not None:
+            out.write(text + "\n")
+            out.flush()
+
+    def ask(self, prompt: str) -> str | None:
+        """One answer, or None at end of input."""
+        if self.use_tty:
+            if self._tty is None:
+                return None
+            self._tty.write(prompt)
+            self._tty.flush()
+            line = self._tty.readline()
+        else:
+            sys.stdout.write(prompt)
+            sys.stdout.flush()
+            line = sys.stdin.readline()
+            if not sys.stdin.isatty():
+                sys.stdout.write("\n")  # piped input is not echoed: end the prompt's line
+        return line.rstrip("\r\n") if line else None
+
+    def close(self) -> None:
+        if self._tty is not None:
+            self._tty.close()
+
+
+def check_code(code: str, where: str) -> str:
+    code = code.strip()
+    if not CODE.match(code):
+        raise MfaError(f"the MFA code from {where} is not 6 digits", "give the code your MFA app shows now")
+    return code
+
+
+def code_from_process(command: str) -> str:
+    """Run mfa_process (through the shell) and take the 6-digit code it prints."""
+    try:
+        done = subprocess.run(
+            command,
+            shell=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            timeout=PROCESS_TIMEOUT,
+            text=True,
+        )
+    except subprocess.TimeoutExpired:
+        raise MfaError(f"mfa_process did not finish within {PROCESS_TIMEOUT} s", f"check: {command}")
+    if done.returncode != 0:
+        raise MfaError(f"mfa_process failed with exit code {done.returncode}", f"run it by hand: {command}")
+    codes = [line.strip() for line in done.stdout.splitlines() if CODE.match(line.strip())]
+    if not codes:
+        raise MfaError("mfa_process printed no 6-digit code", f"run it by hand: {command}")
+    return codes[-1]
+
+
+def get_code(serial: str, code_flag: str | None, mfa_process: str | None, prompter: Prompter) -> str:
+    """The MFA code for `serial`, from the first source that is set."""
+    if code_flag == "-":
+        line = sys.stdin.readline()
+        if not line:
+            raise MfaError("--code - was given but standard input is empty", "pipe the code in, e.g. echo 123456 |")
+        return check_code(line, "standard input")
+    if code_flag:
+        return check_code(code_flag, "--code")
+    if mfa_process:
+        return code_from_process(mfa_process)
+    if not prompter.available:
+        raise MfaError(
+            "an MFA code is needed but there is no terminal to ask on",
+            "pass --code, or set mfa_process in the profile (e.g. mfa_process = ykman oath accounts code -s aws)",
+        )
+    attempts = ATTEMPTS if prompter.interactive else 1
+    for _ in range(attempts):
+        answer = prompter.ask("Code: ")
+        while answer is not None and not answer.strip() and not prompter.interactive:
+            answer = prompter.ask("Code: ")  # piped input: blank lines are answers to other prompts
+        if answer is None:
+            raise MfaError("no MFA code: input ended before one was given", "run again and type the code")
+        if CODE.match(answer.strip()):
+            return answer.strip()
+        if prompter.interactive:
+            prompter.say(f"An MFA code is 6 digits (device {serial}); try again.")
+    raise MfaError("no valid MFA code was given", "type the 6 digits your MFA app shows for " + serial)
+
+
+def choose_device(serials: list[str], prompter: Prompter) -> str:
+    """With several MFA devices, ask which; never silently take the first."""
+    if not prompter.interactive:
+        raise MfaError(
+            f"you have {len(serials)} MFA devices and no terminal to ask which: " + ", ".join(serials),
+            "pass --serial ARN or set mfa_serial in the profile",
+        )
+    for number, serial in enumerate(serials, start=1):
+        prompter.say(f"  {number}) {serial}")
+    for _ in range(ATTEMPTS):
+        answer = prompter.ask(f"MFA device [1-{len(serials)}]: ")
+        if answer is None:
+            break
+        if answer.strip().isdigit() and 1 <= int(answer) <= len(serials):
+            return serials[int(answer) - 1]
+    raise MfaError("no MFA device was chosen", "pass --serial ARN or set mfa_serial in the profile")

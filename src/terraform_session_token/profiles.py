@@ -1,0 +1,237 @@
+"""What a profile asks for, merged from flags > environment > config file > defaults.
+
+The AWS files are read and parsed once per run, without botocore.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from . import inifile, storage
+from .errors import ConfigError, UsageError
+
+DEFAULT_PROFILE = "terraform_session"
+DEFAULT_SOURCE = "default"
+DEFAULT_ROLE = "TerraformRole"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_MARGIN = 300
+ROLE_DURATION = (900, 43200, 3600)  # low, high, default
+USER_DURATION = (900, 129600, 43200)
+ROLE_CHAINING_LIMIT = 3600
+ARN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}):role/(.+)$")
+SERIAL = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):mfa/(.+)$")
+ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_IAM")
+
+# Keys the tool writes into the config file for a profile it manages. They are not
+# role_arn/source_profile on purpose: with those, AWS readers would assume the role
+# themselves and ignore the session written to the credentials file.
+OWN_ROLE_KEY = "session_role_arn"
+OWN_SOURCE_KEY = "session_source_profile"
+MARKER = "# managed by terraform-session-token"
+
+
+def credentials_path(env=os.environ) -> str:
+    return os.path.expanduser(env.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials")
+
+
+def config_path(env=os.environ) -> str:
+    return os.path.expanduser(env.get("AWS_CONFIG_FILE") or "~/.aws/config")
+
+
+def config_section_name(profile: str) -> str:
+    return "default" if profile == "default" else f"profile {profile}"
+
+
+def _parse(path: str, text: str | None) -> dict[str, dict[str, str]]:
+    try:
+        return inifile.parse(text or "")
+    except inifile.IniSyntaxError as e:
+        raise ConfigError(f"can't parse {path}: {e}", "fix the file by hand; it was left untouched")
+
+
+@dataclass
+class AwsFiles:
+    """The credentials and config files as read at start-up."""
+
+    credentials_path: str
+    config_path: str
+    credentials_text: str | None
+    config_text: str | None
+    credentials: dict[str, dict[str, str]] = field(default_factory=dict)
+    config: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, env=os.environ) -> AwsFiles:
+        cred, conf = credentials_path(env), config_path(env)
+        cred_text, conf_text = storage.read_text(cred), storage.read_text(conf)
+        return cls(cred, conf, cred_text, conf_text, _parse(cred, cred_text), _parse(conf, conf_text))
+
+    def config_for(self, profile: str) -> dict[str, str]:
+        if profile == "default":
+            return self.config.get("default") or self.config.get("profile default") or {}
+        return self.config.get(f"profile {profile}", {})
+
+    def has_profile(self, profile: str) -> bool:
+        return profile in self.credentials or bool(
+            self.config.get(config_section_name(profile)) is not None
+            or (profile == "default" and "profile default" in self.config)
+        )
+
+    def is_managed(self, profile: str) -> bool:
+        """Whether the credentials file's [profile] section carries our marker."""
+        if profile not in self.credentials:
+            return False
+        return inifile.has_line(self.credentials_text or "", profile, MARKER)
+
+    def managed_profiles(self) -> list[str]:
+        return [p for p in self.credentials if self.is_managed(p)]
+
+
+@dataclass
+class Settings:
+    """Everything one run needs to know about the profile it works on."""
+
+    profile: str = DEFAULT_PROFILE
+    source_profile: str = DEFAULT_SOURCE
+    source_explicit: bool = False
+    role: str | None = None  # a name (resolved in the source account) or a full ARN
+    mfa_serial: str | None = None
+    duration: int | None = None
+    session_name: str | None = None
+    external_id: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    ca_bundle: str | None = None
+    verify_ssl: bool = True
+    sts_regional_endpoints: str | None = None
+    mfa_process: str | None = None
+    mfa_session: bool = False
+    no_role: bool = False
+    refresh_margin: int = DEFAULT_MARGIN
+    aws_style_role: bool = False  # the config section has role_arn + source_profile
+    origins: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def role_arn(self) -> str | None:
+        return self.role if self.role and self.role.startswith("arn:") else None
+
+    def duration_bounds(self) -> tuple[int, int, int]:
+        return USER_DURATION if self.no_role else ROLE_DURATION
+
+    def effective_duration(self) -> int:
+        """The duration to ask for, validated before any AWS call."""
+        low, high, default = self.duration_bounds()
+        duration = self.duration if self.duration is not None else default
+        kind = "a session token" if self.no_role else "a role session"
+        if not low <= duration <= high:
+            raise UsageError(
+                f"duration {duration} s is out of range for {kind}",
+                f"use -d between {low} and {high} seconds",
+            )
+        if self.mfa_session and not self.no_role and duration > ROLE_CHAINING_LIMIT:
+            raise UsageError(
+                f"duration {duration} s is not possible with mfa_session: AWS caps a role "
+                "assumed with session credentials at 1 hour",
+                f"use -d {ROLE_CHAINING_LIMIT} or less, or turn mfa_session off for this profile",
+            )
+        return duration
+
+
+def _bool(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int(name: str, value, where: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a whole number of seconds, not {value!r}", f"fix it in {where}")
+
+
+def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
+    """Merge command-line flags, environment, config file and defaults into Settings."""
+    profile = getattr(args, "profile", None) or DEFAULT_PROFILE
+    try:
+        inifile.check_profile_name(profile)
+    except ValueError as e:
+        raise UsageError(str(e), "choose another name with -p")
+    conf = files.config_for(profile)
+    where = f"[{config_section_name(profile)}] of {files.config_path}"
+    s = Settings(profile=profile)
+    origins = s.origins
+
+    def pick(name: str, flag, *config_keys: str, env_vars: tuple[str, ...] = ()):
+        if flag not in (None, ""):
+            origins[name] = "flag"
+            return flag
+        for var in env_vars:
+            if env.get(var):
+                origins[name] = f"env {var}"
+                return env[var]
+        for key in config_keys:
+            if conf.get(key):
+                origins[name] = f"config {key}"
+                return conf[key]
+        return None
+
+    s.aws_style_role = bool(conf.get("role_arn") and (conf.get("source_profile") or conf.get("credential_source")))
+    source = pick("source_profile", getattr(args, "source_profile", None), "source_profile", OWN_SOURCE_KEY)
+    s.source_explicit = source is not None
+    s.source_profile = source or DEFAULT_SOURCE
+    s.role = pick("role", getattr(args, "role", None), "role_arn", OWN_ROLE_KEY)
+    s.mfa_serial = pick("mfa_serial", getattr(args, "serial", None), "mfa_serial")
+    s.duration = _int("duration_seconds", pick("duration", getattr(args, "duration", None), "duration_seconds"), where)
+    s.session_name = pick("session_name", getattr(args, "session_name", None), "role_session_name")
+    s.external_id = pick("external_id", getattr(args, "external_id", None), "external_id")
+    s.region = pick(
+        "region",
+        getattr(args, "region", None),
+        "region",
+        env_vars=("AWS_REGION", "AWS_DEFAULT_REGION"),
+    )
+    if not s.region:
+        s.region = files.config_for(s.source_profile).get("region")
+        origins["region"] = "source profile" if s.region else "default"
+        s.region = s.region or DEFAULT_REGION
+    # botocore itself honours AWS_ENDPOINT_URL*; the config value only applies without them.
+    endpoint_flag = getattr(args, "endpoint_url", None)
+    env_endpoint = any(env.get(v) for v in ENDPOINT_VARS)
+    s.endpoint_url = endpoint_flag or (None if env_endpoint else conf.get("endpoint_url"))
+    s.ca_bundle = getattr(args, "ca_bundle", None) or (None if env.get("AWS_CA_BUNDLE") else conf.get("ca_bundle"))
+    s.verify_ssl = not getattr(args, "no_verify_ssl", False)
+    s.sts_regional_endpoints = conf.get("sts_regional_endpoints")
+    s.mfa_process = pick("mfa_process", getattr(args, "mfa_process", None), "mfa_process")
+    s.mfa_session = bool(getattr(args, "mfa_session", False)) or _bool(conf.get("mfa_session"))
+    s.no_role = bool(getattr(args, "no_role", False)) or (
+        bool(conf) and not s.role and _bool(conf.get("session_no_role"))
+    )
+    margin = _int("session_refresh_margin", conf.get("session_refresh_margin"), where)
+    flag_margin = getattr(args, "margin", None)
+    s.refresh_margin = flag_margin if flag_margin is not None else (margin if margin is not None else DEFAULT_MARGIN)
+    if s.role and s.role.startswith("arn:") and not ARN.match(s.role):
+        raise UsageError(
+            f"{s.role!r} is not an IAM role ARN", "use arn:PARTITION:iam::ACCOUNT:role/NAME or a role name"
+        )
+    if s.mfa_serial and len(s.mfa_serial) < 9:
+        raise UsageError(f"{s.mfa_serial!r} is not an MFA serial number", "use the device's ARN or serial")
+    if s.source_profile == s.profile:
+        raise UsageError(
+            f"the source profile and the session profile are both [{profile}]",
+            "the session would overwrite its own long-term keys: choose another -p or --source-profile",
+        )
+    return s
+
+
+def session_name_for(settings: Settings, serial: str) -> str:
+    """RoleSessionName: configured, else the MFA serial's user name (auditable in CloudTrail)."""
+    if settings.session_name:
+        name = settings.session_name
+    else:
+        m = SERIAL.match(serial or "")
+        name = m.group(3).split("/")[-1] if m else os.environ.get("USER", "terraform")
+    name = re.sub(r"[^\w+=,.@-]", "-", name)[:64]
+    return name if len(name) >= 2 else f"{name}--"[:2]

@@ -1,0 +1,121 @@
+"""How a session is obtained: discovery, MFA code, AssumeRole or GetSessionToken, caches.
+
+The providers compose: a cached provider wraps the STS provider; the MFA-session provider
+feeds an MFA-authenticated GetSessionToken session into AssumeRole. botocore is imported
+only when an AWS call is really needed.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import mfa, sessions, storage
+from .errors import MfaError, RoleError
+from .profiles import DEFAULT_ROLE, OWN_ROLE_KEY, OWN_SOURCE_KEY, USER_DURATION, AwsFiles, Settings, session_name_for
+from .sessions import Session
+
+MFA_SESSION_DURATION = 43200  # one code a day: a 12-hour MFA session by default
+
+
+class Request:
+    """One run's inputs to the providers: settings, files, and where a code may come from."""
+
+    def __init__(self, settings: Settings, files: AwsFiles, prompter: mfa.Prompter, code_flag: str | None = None):
+        self.settings = settings
+        self.files = files
+        self.prompter = prompter
+        self.code_flag = code_flag
+        self.remembered: dict[str, str] = {}  # what discovery found, for the config file
+        self.sts_requests = 0
+
+    def code(self, serial: str) -> str:
+        return mfa.get_code(serial, self.code_flag, self.settings.mfa_process, self.prompter)
+
+
+def from_sts(request: Request) -> Session:
+    """A new session from AWS: at most ListMFADevices + GetRole + one STS call."""
+    settings = request.settings
+    duration = settings.effective_duration()  # validated before any network call
+    from .aws import Aws  # botocore: only on this path
+
+    aws = Aws(settings, request.files.has_profile(settings.source_profile))
+    aws.check_source_credentials()
+    if not settings.source_explicit:
+        request.remembered[OWN_SOURCE_KEY] = settings.source_profile
+    serial = settings.mfa_serial
+    if not serial:
+        devices = aws.list_mfa_devices()
+        if not devices:
+            raise MfaError(
+                "no MFA device is assigned to the source user",
+                "assign one in the IAM console (Security credentials > MFA), or pass --serial",
+            )
+        serial = devices[0] if len(devices) == 1 else mfa.choose_device(devices, request.prompter)
+        request.remembered["mfa_serial"] = serial
+
+    if settings.no_role:
+        session = aws.get_session_token(duration, serial, request.code(serial))
+        session.arn = _user_arn(serial)
+        return session
+
+    role = settings.role or DEFAULT_ROLE
+    role_arn = role if role.startswith("arn:") else None
+    if role_arn is None:
+        role_arn, max_duration = aws.get_role(role)
+        if duration > max_duration:
+            raise RoleError(
+                f"duration {duration} s is above {role}'s maximum session duration of {max_duration} s",
+                f"use -d {max_duration} or less, or raise the role's MaxSessionDuration",
+            )
+        request.remembered[OWN_ROLE_KEY] = role_arn
+    settings.role = role_arn
+    name = session_name_for(settings, serial)
+
+    if settings.mfa_session:
+        mfa_session = mfa_session_for(request, aws, serial)
+        return aws.assume_role(role_arn, name, duration, credentials=mfa_session)
+    return aws.assume_role(role_arn, name, duration, serial, request.code(serial))
+
+
+def mfa_session_for(request: Request, aws, serial: str) -> Session:
+    """A cached MFA-authenticated GetSessionToken session, asking for a code only when it expired."""
+    settings = request.settings
+    name = sessions.mfa_cache_name(settings.source_profile, serial)
+    lock = os.path.join(sessions.cache_dir(), name + ".lock")
+    with storage.locked(lock):
+        cached = sessions.read_cached(name)
+        if cached and cached.is_fresh(settings.refresh_margin):
+            return cached
+        low, high, _ = USER_DURATION
+        duration = min(max(MFA_SESSION_DURATION, low), high)
+        session = aws.get_session_token(duration, serial, request.code(serial))
+        sessions.write_cached(name, session)
+        return session
+
+
+def cached_or_new(request: Request, force: bool = False) -> Session:
+    """The profile's cached session while fresh, else a new one; parallel callers share one.
+
+    The first caller takes the profile's lock and asks AWS; the others wait on the lock,
+    then find the fresh session in the cache. This path imports botocore only on a miss.
+    """
+    settings = request.settings
+    if not force:
+        cached = sessions.read_cached(settings.profile)
+        if cached and cached.is_fresh(settings.refresh_margin):
+            return cached
+    lock = os.path.join(sessions.cache_dir(), settings.profile + ".lock")
+    with storage.locked(lock):
+        cached = sessions.read_cached(settings.profile)
+        if cached and cached.is_fresh(settings.refresh_margin) and not force:
+            return cached
+        session = from_sts(request)
+        sessions.write_cached(settings.profile, session)
+        return session
+
+
+def _user_arn(serial: str) -> str:
+    parts = serial.split(":")
+    if len(parts) == 6 and parts[5].startswith("mfa/"):
+        return ":".join(parts[:5] + ["user/" + parts[5][4:]])
+    return ""

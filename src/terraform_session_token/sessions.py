@@ -1,0 +1,143 @@
+"""Temporary credentials: their shapes on disk and in JSON, and whether they are still good."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from . import storage
+from .errors import ConfigError
+
+EXPIRATION_KEY = "expiration"  # ISO 8601 UTC, in the session profile of the credentials file
+ARN_KEY = "session_arn"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def parse_time(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def format_time(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def describe_left(seconds: float) -> str:
+    if seconds <= 0:
+        return "expired"
+    minutes = int(seconds // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min left" if minutes >= 60 else f"{minutes} min left"
+
+
+@dataclass
+class Session:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: datetime
+    arn: str = ""
+    region: str = ""
+
+    def seconds_left(self, now: datetime | None = None) -> float:
+        return (self.expiration - (now or utcnow())).total_seconds()
+
+    def is_fresh(self, margin: int, now: datetime | None = None) -> bool:
+        """More than `margin` seconds left."""
+        return self.seconds_left(now) > margin
+
+    def profile_values(self) -> dict[str, str | None]:
+        """The keys written into the credentials file's session profile."""
+        return {
+            "aws_access_key_id": self.access_key_id,
+            "aws_secret_access_key": self.secret_access_key,
+            "aws_session_token": self.session_token,
+            "aws_security_token": None,  # a legacy alias some files carry: never leave a stale one
+            EXPIRATION_KEY: format_time(self.expiration),
+            ARN_KEY: self.arn or None,
+            "region": self.region or None,
+        }
+
+    @classmethod
+    def from_profile(cls, values: dict[str, str] | None) -> Session | None:
+        values = values or {}
+        expiration = parse_time(values.get(EXPIRATION_KEY, ""))
+        keys = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+        if expiration is None or not all(values.get(k) for k in keys):
+            return None
+        return cls(*(values[k] for k in keys), expiration, values.get(ARN_KEY, ""), values.get("region", ""))
+
+    def process_json(self) -> str:
+        """AWS's credential_process output (Version 1)."""
+        return json.dumps(
+            {
+                "Version": 1,
+                "AccessKeyId": self.access_key_id,
+                "SecretAccessKey": self.secret_access_key,
+                "SessionToken": self.session_token,
+                "Expiration": format_time(self.expiration),
+            }
+        )
+
+    def cache_json(self) -> str:
+        data = json.loads(self.process_json())
+        data.update({"Arn": self.arn, "Region": self.region})
+        return json.dumps(data)
+
+    @classmethod
+    def from_cache_json(cls, text: str | None) -> Session | None:
+        try:
+            data = json.loads(text or "")
+            return cls(
+                data["AccessKeyId"],
+                data["SecretAccessKey"],
+                data["SessionToken"],
+                parse_time(data["Expiration"]),
+                data.get("Arn", ""),
+                data.get("Region", ""),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def cache_dir(env=os.environ) -> str:
+    """Where cached sessions live: $TERRAFORM_SESSION_TOKEN_CACHE, else the XDG cache dir."""
+    if env.get("TERRAFORM_SESSION_TOKEN_CACHE"):
+        return os.path.expanduser(env["TERRAFORM_SESSION_TOKEN_CACHE"])
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "terraform-session-token")
+
+
+def cache_file(name: str, env=os.environ) -> str:
+    return os.path.join(cache_dir(env), f"{name}.json")
+
+
+def mfa_cache_name(source_profile: str, serial: str) -> str:
+    return "mfa-session--" + f"{source_profile}--{serial}".replace("/", "_").replace(":", "_")
+
+
+def read_cached(name: str, env=os.environ) -> Session | None:
+    try:
+        return Session.from_cache_json(storage.read_text(cache_file(name, env)))
+    except ConfigError:
+        return None  # an unreadable cache is a cache miss
+
+
+def write_cached(name: str, session: Session, env=os.environ) -> None:
+    path = cache_file(name, env)
+    storage.ensure_private_dir(os.path.dirname(path))
+    storage.atomic_write(path, session.cache_json())
+
+
+def cached_names(env=os.environ) -> list[str]:
+    try:
+        return sorted(f[:-5] for f in os.listdir(cache_dir(env)) if f.endswith(".json"))
+    except FileNotFoundError:
+        return []
