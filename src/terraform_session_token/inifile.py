@@ -88,7 +88,7 @@ def parse(text: str) -> dict[str, dict[str, str]]:
     option: str | None = None
     for number, line in enumerate(scan(text), start=1):
         if line.kind == "header":
-            if line.section in seen_sections:
+            if line.section in seen_sections and line.section != DEFAULT_SECTION:
                 raise IniSyntaxError(f"line {number}: section [{line.section}] appears twice")
             seen_sections.add(line.section)
             current = raw.setdefault(line.section, {})
@@ -190,7 +190,7 @@ def set_section(text: str, name: str, values: dict[str, str | None], marker: str
         block += [f"{k} = {v}" for k, v in values.items() if v is not None]
         # After a final newline this makes one blank line before our header; after a
         # last line without one, it ends that line. remove_section undoes either.
-        sep = eol if text else ""
+        sep = (lines[-1].eol or eol) if text else ""  # a lone CR stays a lone CR, never CRLF
         return text + sep + "".join(b + eol for b in block)
 
     start, end = span
@@ -201,9 +201,12 @@ def set_section(text: str, name: str, values: dict[str, str | None], marker: str
     while i < len(section):
         ln = section[i]
         if ln.kind == "key" and ln.key in pending:
-            j = i + 1
-            while j < len(section) and section[j].kind == "continuation":
-                j += 1
+            # The key's value runs to its last continuation line, across blanks and comments.
+            j = k = i + 1
+            while k < len(section) and section[k].kind in ("continuation", "blank", "comment"):
+                k += 1
+                if section[k - 1].kind == "continuation":
+                    j = k
             value = pending.pop(ln.key)
             if value is not None:
                 # Keep the indentation: it decides what configparser takes as continuation.
@@ -223,7 +226,7 @@ def set_section(text: str, name: str, values: dict[str, str | None], marker: str
             body[0] = Line(body[0].text, eol, "header", name)
         body.insert(1, Line(marker, eol, "comment", name))
 
-    additions = [Line(f"{k} = {v}", eol, "key", name, k) for k, v in pending.items() if v]
+    additions = [(k, v) for k, v in pending.items() if v]
     if additions:
         last = max(
             (k for k, ln in enumerate(body) if ln.kind in ("key", "continuation", "header")),
@@ -231,11 +234,33 @@ def set_section(text: str, name: str, values: dict[str, str | None], marker: str
         )
         if last == 0 and marker and len(body) > 1 and body[1].text.strip() == marker:
             last = 1
+        indent = _insert_indent(body, last, lines[end] if end < len(lines) else None)
+        additions = [Line(f"{indent}{k} = {v}", eol, "key", name, k) for k, v in additions]
         if not body[last].eol:
             body[last] = Line(body[last].text, eol, body[last].kind, name, body[last].key)
             additions[-1].eol = ""  # the file ended without a newline: keep it so
         body[last + 1 : last + 1] = additions
     return _join(lines[:start] + body + lines[end:])
+
+
+def _indent(line: Line) -> str:
+    return line.text[: len(line.text) - len(line.text.lstrip())]
+
+
+def _insert_indent(body: list[Line], last: int, next_header: Line | None) -> str:
+    """Indentation for keys inserted after body[last].
+
+    configparser takes a line indented deeper than the current key as its continuation,
+    so a new key must be no deeper than the key before it (else it continues that key)
+    and no shallower than the next significant line (else that line continues ours).
+    """
+    keys = [ln for ln in body[: last + 1] if ln.kind == "key"]
+    if keys:
+        return _indent(keys[-1])
+    following = [ln for ln in body[last + 1 :] if ln.kind in ("key", "header", "bad")]
+    if following:
+        return _indent(following[0])
+    return _indent(next_header) if next_header is not None else ""
 
 
 def remove_section(text: str, name: str) -> str:

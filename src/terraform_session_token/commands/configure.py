@@ -35,7 +35,9 @@ def run(args) -> int:
         OWN_SOURCE_KEY: getattr(args, "source_profile", None),
         "mfa_serial": getattr(args, "serial", None),
         "duration_seconds": str(args.duration) if getattr(args, "duration", None) else None,
-        "region": getattr(args, "region", None),
+        "region": settings.region
+        if settings.origins.get("region") == "flag" or not files.config_for(settings.profile).get("region")
+        else None,
         "mfa_process": getattr(args, "mfa_process", None),
         "mfa_session": "true" if getattr(args, "mfa_session", False) else None,
         "role_session_name": getattr(args, "session_name", None),

@@ -42,6 +42,9 @@ def run(args) -> int:
 
     prompter = mfa.Prompter()
     print("Terraform Session Token")
+    code_given = getattr(args, "code", None) not in (None, "-")
+    if code_given and not settings.role:
+        settings.role = DEFAULT_ROLE  # non-interactive: as if Enter was hit on the role prompt
     if not settings.role and not settings.no_role:
         print("Hit Enter on Role for Default\n")
         answer = prompter.ask(f"Role[{DEFAULT_ROLE}]: ")

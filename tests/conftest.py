@@ -1,0 +1,132 @@
+"""Fixtures: the local AWS (in-process, real HTTP), a private HOME per test, the installed command."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from local_aws import LocalAws
+
+BIN = Path(sys.executable).parent
+TOOL = str(BIN / "terraform-session-token")
+AWS_CLI = str(BIN / "aws")
+GO_READER_SRC = Path(__file__).parent / "goreader"
+
+
+@pytest.fixture(scope="session")
+def local_aws():
+    aws = LocalAws().start()
+    yield aws
+    aws.stop()
+
+
+@pytest.fixture
+def identity(local_aws):
+    """A fresh IAM user with a virtual MFA device: its codes are not spent by other tests."""
+    return local_aws.new_identity()
+
+
+@dataclass
+class Home:
+    """A private HOME with ~/.aws, and the environment the tool runs in."""
+
+    root: Path
+    env: dict[str, str]
+    identity: object
+    endpoint: str
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def credentials(self) -> Path:
+        return self.root / ".aws" / "credentials"
+
+    @property
+    def config(self) -> Path:
+        return self.root / ".aws" / "config"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / ".cache" / "terraform-session-token"
+
+    def run(self, *args, input=None, env=None, timeout=60, tool=TOOL):
+        return subprocess.run(
+            [tool, *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env={**self.env, **(env or {})},
+            timeout=timeout,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
+
+    def aws_cli(self, *args, env=None):
+        return subprocess.run(
+            [AWS_CLI, *args], capture_output=True, text=True, env={**self.env, **(env or {})}, timeout=60
+        )
+
+    def code(self, offset=0):
+        return self.identity.totp(offset=offset)
+
+
+def clean_environment(home: Path, endpoint: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        HOME=str(home),
+        AWS_ENDPOINT_URL=endpoint,
+        LOCAL_AWS_ENDPOINT=endpoint,
+        XDG_CACHE_HOME=str(home / ".cache"),
+        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    env.pop("TERRAFORM_SESSION_TOKEN_CACHE", None)
+    return env
+
+
+@pytest.fixture
+def home(tmp_path, local_aws, identity):
+    root = tmp_path / "home"
+    (root / ".aws").mkdir(parents=True)
+    (root / ".aws").chmod(0o700)
+    creds = root / ".aws" / "credentials"
+    creds.write_text(
+        "# long-term keys\n[default]\n"
+        f"aws_access_key_id = {identity.access_key_id}\n"
+        f"aws_secret_access_key = {identity.secret_access_key}\n"
+        "region = us-east-1\n"
+    )
+    creds.chmod(0o600)
+    return Home(root, clean_environment(root, local_aws.endpoint), identity, local_aws.endpoint)
+
+
+@pytest.fixture(scope="session")
+def go_reader(tmp_path_factory):
+    """The Go program on aws-sdk-go-v2 (Terraform's SDK), built once per run."""
+    go = shutil.which("go")
+    if go is None or not Path("/usr/share/gocode/src/github.com/aws/aws-sdk-go-v2").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail("Go or aws-sdk-go-v2 missing in CI: .ci/run must install them")
+        pytest.skip("go and golang-github-aws-aws-sdk-go-v2-dev are not installed")
+    out = tmp_path_factory.mktemp("go") / "goreader"
+    env = dict(
+        os.environ,
+        GOPATH="/usr/share/gocode",
+        GO111MODULE="off",
+        GOCACHE=str(tmp_path_factory.getbasetemp() / "gocache"),
+    )
+    subprocess.run([go, "build", "-o", str(out), "."], cwd=GO_READER_SRC, env=env, check=True, timeout=600)
+    return str(out)
+
+
+def go_identity(go_reader: str, home: Home, profile: str, env=None):
+    return subprocess.run(
+        [go_reader],
+        capture_output=True,
+        text=True,
+        env={**home.env, "AWS_PROFILE": profile, **(env or {})},
+        timeout=60,
+    )
