@@ -1,0 +1,206 @@
+"""Benchmarks: start-up, refresh and parallel credential-process, against the local AWS.
+
+    .venv/bin/python benchmarks/run.py            # full run: medians over 15 repeats
+    .venv/bin/python benchmarks/run.py --quick    # 3 repeats (CI runs this so it can't rot)
+
+Every figure is a median wall time with its ratio to a baseline measured in the same run:
+`python -c pass` for the paths that need no AWS call, `aws sts assume-role` (the AWS CLI,
+same local AWS, same role) for a refresh. Prints a Markdown table. Never fails on timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from local_aws import LocalAws  # noqa: E402
+
+BIN = Path(sys.executable).parent
+TOOL = str(BIN / "terraform-session-token")
+AWS_CLI = str(BIN / "aws")
+ROLE = "arn:aws:iam::123456789012:role/TerraformRole"
+
+
+class Bench:
+    def __init__(self, repeats: int):
+        self.repeats = repeats
+        self.aws = LocalAws().start()
+        self.root = Path(tempfile.mkdtemp(prefix="tst-bench-"))
+        (self.root / ".aws").mkdir(mode=0o700)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self.env.update(
+            HOME=str(self.root),
+            AWS_ENDPOINT_URL=self.aws.endpoint,
+            XDG_CACHE_HOME=str(self.root / ".cache"),
+            AWS_SHARED_CREDENTIALS_FILE=str(self.root / ".aws" / "credentials"),
+            AWS_CONFIG_FILE=str(self.root / ".aws" / "config"),
+        )
+        self.credentials = ""
+        self.config = ""
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def add_source(self, name: str):
+        """A fresh IAM user as source profile `name`, with a configured session profile `name-tf`."""
+        identity = self.aws.new_identity()
+        self.credentials += (
+            f"[{name}]\naws_access_key_id = {identity.access_key_id}\n"
+            f"aws_secret_access_key = {identity.secret_access_key}\nregion = us-east-1\n"
+        )
+        self.config += (
+            f"[profile {name}-tf]\nsession_role_arn = {ROLE}\nmfa_serial = {identity.serial}\n"
+            f"session_source_profile = {name}\nregion = us-east-1\n"
+        )
+        Path(self.env["AWS_SHARED_CREDENTIALS_FILE"]).write_text(self.credentials)
+        Path(self.env["AWS_CONFIG_FILE"]).write_text(self.config)
+        return identity
+
+    def time_command(self, argv_for_run) -> tuple[float, int]:
+        """Median seconds over the repeats, and peak RSS (KiB) of the last run."""
+        times, rss = [], 0
+        for n in range(self.repeats):
+            argv = argv_for_run(n)
+            start = time.perf_counter()
+            proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(proc.pid, 0)
+            times.append(time.perf_counter() - start)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            if proc.returncode != 0:
+                raise SystemExit(f"benchmark command failed: {argv}: {proc.stderr.read().decode()}")
+            proc.stderr.close()
+            rss = usage.ru_maxrss
+        return statistics.median(times), rss
+
+    def row(self, name: str, seconds: float, baseline: float, baseline_name: str, note: str = "") -> None:
+        self.rows.append((name, f"{seconds * 1000:.0f} ms", f"{seconds / baseline:.2f}x {baseline_name}", note))
+
+    def requests(self, action: str | None = None) -> int:
+        return len([r for r in self.aws.requests() if action in (None, r["action"])])
+
+    def run(self) -> None:
+        python = [sys.executable, "-c", "pass"]
+        base, _ = self.time_command(lambda n: python)
+        self.rows.append(("`python -c pass` (baseline)", f"{base * 1000:.0f} ms", "1.00x", ""))
+        for label, args in [("--help", ["--help"]), ("status", ["status"]), ("policy", ["policy"])]:
+            t, _ = self.time_command(lambda n, a=args: [TOOL, *a])
+            self.row(f"`{label}`", t, base, "python", "no AWS call, botocore not imported")
+
+        cached = self.add_source("cached")
+        subprocess.run(
+            [TOOL, "credential-process", "-p", "cached-tf", "--code", cached.totp()],
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
+        self.aws.reset_requests()
+        t, _ = self.time_command(lambda n: [TOOL, "credential-process", "-p", "cached-tf"])
+        self.row("cached `credential-process`", t, base, "python", f"{self.requests()} requests")
+
+        # A configured refresh: a fresh user per repeat, so every run has an unspent code.
+        cli_users = [self.add_source(f"cli{n}") for n in range(self.repeats)]
+        tool_users = [self.add_source(f"r{n}") for n in range(self.repeats)]
+        self.aws.reset_requests()
+        cli, _ = self.time_command(
+            lambda n: [
+                AWS_CLI,
+                "sts",
+                "assume-role",
+                "--profile",
+                f"cli{n}",
+                "--role-arn",
+                ROLE,
+                "--role-session-name",
+                "bench",
+                "--serial-number",
+                cli_users[n].serial,
+                "--token-code",
+                cli_users[n].totp(),
+            ]
+        )
+        cli_requests = self.requests() / self.repeats
+        self.rows.append(
+            ("`aws sts assume-role` (baseline)", f"{cli * 1000:.0f} ms", "1.00x", f"{cli_requests:g} requests")
+        )
+        self.aws.reset_requests()
+        t, rss = self.time_command(lambda n: [TOOL, "-p", f"r{n}-tf", "--force", "--code", tool_users[n].totp()])
+        per_run = self.requests() / self.repeats
+        self.row("configured refresh", t, cli, "aws cli", f"{per_run:g} requests; peak RSS {rss / 1024:.0f} MiB")
+
+        first = self.add_source("first")
+        self.aws.reset_requests()
+        subprocess.run(
+            [TOOL, "-p", "first-new", "--source-profile", "first", "--role", "TerraformRole", "--code", first.totp()],
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
+        self.rows.append(
+            ("first run (discovery)", "", "", f"{self.requests()} requests: {', '.join(self.aws.actions())}")
+        )
+
+        self.parallel()
+
+    def parallel(self) -> None:
+        """16 cold credential-process calls at once, as Terraform's provider aliases make them."""
+        identity = self.add_source("par")
+        counter = self.root / "prompts"
+        mfa = f"echo x >> {counter}; python3 -c \"print('{identity.totp()}')\""
+        self.aws.reset_requests()
+        start = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                [TOOL, "credential-process", "-p", "par-tf", "--mfa-process", mfa],
+                env=self.env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(16)
+        ]
+        outputs = {json.loads(p.communicate()[0])["AccessKeyId"] for p in procs}
+        wall = time.perf_counter() - start
+        prompts = len(counter.read_text().splitlines())
+        self.rows.append(
+            (
+                "16 parallel cold `credential-process`",
+                f"{wall * 1000:.0f} ms",
+                "",
+                f"{self.requests('AssumeRole')} AssumeRole, {prompts} code asked, {len(outputs)} distinct session",
+            )
+        )
+
+    def table(self) -> str:
+        lines = [
+            f"Measured {date.today().isoformat()} on {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, medians of {self.repeats} runs.",
+            "",
+            "| what | median | ratio | notes |",
+            "|---|---|---|---|",
+        ]
+        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self.rows]
+        return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="3 repeats: checks the benchmark still runs")
+    args = parser.parse_args()
+    bench = Bench(3 if args.quick else 15)
+    try:
+        bench.run()
+    finally:
+        bench.aws.stop()
+    print(bench.table())
+
+
+if __name__ == "__main__":
+    main()
