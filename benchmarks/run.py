@@ -30,6 +30,11 @@ BIN = Path(sys.executable).parent
 TOOL = str(BIN / "terraform-session-token")
 AWS_CLI = str(BIN / "aws")
 ROLE = "arn:aws:iam::123456789012:role/TerraformRole"
+RSS_LAUNCHER = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(os.wait4(proc.pid, 0)[2].ru_maxrss)
+"""
 
 
 class Bench:
@@ -66,19 +71,26 @@ class Bench:
         return identity
 
     def time_command(self, argv_for_run) -> tuple[float, int]:
-        """Median seconds over the repeats, and peak RSS (KiB) of the last run."""
+        """Median seconds over the repeats, and the command's own peak RSS (KiB) in the last run."""
         times, rss = [], 0
         for n in range(self.repeats):
             argv = argv_for_run(n)
             start = time.perf_counter()
-            proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc = subprocess.run(argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             times.append(time.perf_counter() - start)
-            proc.returncode = os.waitstatus_to_exitcode(status)
             if proc.returncode != 0:
-                raise SystemExit(f"benchmark command failed: {argv}: {proc.stderr.read().decode()}")
-            proc.stderr.close()
-            rss = usage.ru_maxrss
+                raise SystemExit(f"benchmark command failed: {argv}: {proc.stderr.decode()}")
+        # Peak RSS is read by a small launcher: a child forked from this process (which holds
+        # moto) would count this process's pages in its high-water mark.
+        rss = int(
+            subprocess.run(
+                [sys.executable, "-c", RSS_LAUNCHER, *argv_for_run(self.repeats)],
+                env=self.env,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            or 0
+        )
         return statistics.median(times), rss
 
     def row(self, name: str, seconds: float, baseline: float, baseline_name: str, note: str = "") -> None:
@@ -107,8 +119,8 @@ class Bench:
         self.row("cached `credential-process`", t, base, "python", f"{self.requests()} requests")
 
         # A configured refresh: a fresh user per repeat, so every run has an unspent code.
-        cli_users = [self.add_source(f"cli{n}") for n in range(self.repeats)]
-        tool_users = [self.add_source(f"r{n}") for n in range(self.repeats)]
+        cli_users = [self.add_source(f"cli{n}") for n in range(self.repeats + 1)]
+        tool_users = [self.add_source(f"r{n}") for n in range(self.repeats + 1)]
         self.aws.reset_requests()
         cli, _ = self.time_command(
             lambda n: [

@@ -84,7 +84,35 @@ def add_session_options(parser: argparse.ArgumentParser, nested: bool) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _CommandParser(argparse.ArgumentParser):
+    """A subcommand's parser that adds its options only when it is the command being run.
+
+    Importing every command module to build the whole tree would cost start-up time on
+    every run; top-level --help needs only the names and summaries.
+    """
+
+    def __init__(self, *args, command: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self._command = command
+        self._populated = False
+
+    def populate(self) -> None:
+        if self._populated:
+            return
+        self._populated = True
+        self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        if self._command in SESSION_COMMANDS:
+            add_session_options(self, nested=True)
+        module = importlib.import_module(f".commands.{COMMANDS[self._command][0]}", __package__)
+        module.add_arguments(self)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self.populate()
+        return super().parse_known_args(args, namespace)
+
+
+def build_parser(complete: bool = False) -> argparse.ArgumentParser:
+    """The argparse tree; `complete` fills in every subcommand (for shell completion)."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         usage=USAGE,
@@ -94,14 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks (never secrets)")
     add_session_options(parser, nested=False)
-    sub = parser.add_subparsers(dest="command", metavar="command", title="commands")
+    sub = parser.add_subparsers(dest="command", metavar="command", title="commands", parser_class=_CommandParser)
     for name, (_, summary) in COMMANDS.items():
-        p = sub.add_parser(name, help=summary, description=summary)
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-        if name in SESSION_COMMANDS:
-            add_session_options(p, nested=True)
-        module = importlib.import_module(f".commands.{COMMANDS[name][0]}", __package__)
-        module.add_arguments(p)
+        p = sub.add_parser(name, help=summary, description=summary, command=name)
+        if complete:
+            p.populate()
     return parser
 
 

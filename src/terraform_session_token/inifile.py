@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import configparser
 import re
-from dataclasses import dataclass
 
 _SECTION = configparser.RawConfigParser.SECTCRE
 _OPTION = configparser.RawConfigParser.OPTCRE
@@ -24,13 +23,13 @@ class IniSyntaxError(ValueError):
     """The text is not something configparser (and so botocore) can read."""
 
 
-@dataclass
 class Line:
-    text: str
-    eol: str
-    kind: str  # header | key | continuation | comment | blank | bad
-    section: str | None = None
-    key: str | None = None
+    """One physical line: its text, its line ending, and what configparser makes of it."""
+
+    __slots__ = ("text", "eol", "kind", "section", "key")
+
+    def __init__(self, text: str, eol: str, kind: str, section: str | None = None, key: str | None = None):
+        self.text, self.eol, self.kind, self.section, self.key = text, eol, kind, section, key
 
 
 def split_lines(text: str) -> list[tuple[str, str]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 
 from .errors import MfaError
@@ -72,6 +71,8 @@ def check_code(code: str, where: str) -> str:
 
 def code_from_process(command: str) -> str:
     """Run mfa_process (through the shell) and take the 6-digit code it prints."""
+    import subprocess
+
     try:
         done = subprocess.run(
             command,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 
 from . import inifile, storage
 from .errors import ConfigError, UsageError
@@ -51,16 +50,16 @@ def _parse(path: str, text: str | None) -> dict[str, dict[str, str]]:
         raise ConfigError(f"can't parse {path}: {e}", "fix the file by hand; it was left untouched")
 
 
-@dataclass
 class AwsFiles:
     """The credentials and config files as read at start-up."""
 
-    credentials_path: str
-    config_path: str
-    credentials_text: str | None
-    config_text: str | None
-    credentials: dict[str, dict[str, str]] = field(default_factory=dict)
-    config: dict[str, dict[str, str]] = field(default_factory=dict)
+    def __init__(self, credentials_path, config_path, credentials_text, config_text, credentials, config):
+        self.credentials_path: str = credentials_path
+        self.config_path: str = config_path
+        self.credentials_text: str | None = credentials_text
+        self.config_text: str | None = config_text
+        self.credentials: dict[str, dict[str, str]] = credentials
+        self.config: dict[str, dict[str, str]] = config
 
     @classmethod
     def load(cls, env=os.environ) -> AwsFiles:
@@ -89,29 +88,29 @@ class AwsFiles:
         return [p for p in self.credentials if self.is_managed(p)]
 
 
-@dataclass
 class Settings:
     """Everything one run needs to know about the profile it works on."""
 
-    profile: str = DEFAULT_PROFILE
-    source_profile: str = DEFAULT_SOURCE
-    source_explicit: bool = False
-    role: str | None = None  # a name (resolved in the source account) or a full ARN
-    mfa_serial: str | None = None
-    duration: int | None = None
-    session_name: str | None = None
-    external_id: str | None = None
-    region: str | None = None
-    endpoint_url: str | None = None
-    ca_bundle: str | None = None
-    verify_ssl: bool = True
-    sts_regional_endpoints: str | None = None
-    mfa_process: str | None = None
-    mfa_session: bool = False
-    no_role: bool = False
-    refresh_margin: int = DEFAULT_MARGIN
-    aws_style_role: bool = False  # the config section has role_arn + source_profile
-    origins: dict[str, str] = field(default_factory=dict)
+    def __init__(self, profile: str = DEFAULT_PROFILE):
+        self.profile = profile
+        self.source_profile = DEFAULT_SOURCE
+        self.source_explicit = False
+        self.role: str | None = None  # a name (resolved in the source account) or a full ARN
+        self.mfa_serial: str | None = None
+        self.duration: int | None = None
+        self.session_name: str | None = None
+        self.external_id: str | None = None
+        self.region: str | None = None
+        self.endpoint_url: str | None = None
+        self.ca_bundle: str | None = None
+        self.verify_ssl = True
+        self.sts_regional_endpoints: str | None = None
+        self.mfa_process: str | None = None
+        self.mfa_session = False
+        self.no_role = False
+        self.refresh_margin = DEFAULT_MARGIN
+        self.aws_style_role = False  # the config section has role_arn + source_profile
+        self.origins: dict[str, str] = {}
 
     @property
     def role_arn(self) -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from . import storage
@@ -37,14 +36,24 @@ def describe_left(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min left" if minutes >= 60 else f"{minutes} min left"
 
 
-@dataclass
 class Session:
-    access_key_id: str
-    secret_access_key: str
-    session_token: str
-    expiration: datetime
-    arn: str = ""
-    region: str = ""
+    """Temporary credentials with their expiry, the identity they act as, and the region."""
+
+    def __init__(
+        self,
+        access_key_id: str,
+        secret_access_key: str,
+        session_token: str,
+        expiration: datetime,
+        arn: str = "",
+        region: str = "",
+    ):
+        self.access_key_id = access_key_id
+        self.secret_access_key = secret_access_key
+        self.session_token = session_token
+        self.expiration = expiration
+        self.arn = arn
+        self.region = region
 
     def seconds_left(self, now: datetime | None = None) -> float:
         return (self.expiration - (now or utcnow())).total_seconds()

@@ -6,7 +6,6 @@ import contextlib
 import fcntl
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
 
 from .errors import ConfigError, UnsafeWriteError
@@ -74,6 +73,8 @@ def directory_locked(directory: str) -> Iterator[None]:
 
 def atomic_write(path: str, text: str) -> None:
     """Replace the file at `path` (or a symlink's target) in one rename, after fsync."""
+    import tempfile
+
     real = os.path.realpath(path)
     directory = os.path.dirname(real)
     try:

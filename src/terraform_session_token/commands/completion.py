@@ -18,5 +18,5 @@ def run(args) -> int:
         )
     from ..cli import build_parser
 
-    print(shtab.complete(build_parser(), shell=args.shell))
+    print(shtab.complete(build_parser(complete=True), shell=args.shell))
     return 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-from email.utils import parsedate_to_datetime
 
 from ..errors import ToolError
 from ..profiles import ENDPOINT_VARS, AwsFiles, resolve
@@ -112,6 +111,8 @@ def check_aws(report: Report, files: AwsFiles, settings) -> None:
         report.fail(f"source profile [{settings.source_profile}]: {e.message}", e.hint or "check the source keys")
         return
     report.ok(f"source profile [{settings.source_profile}] is {identity['Arn']}")
+    from email.utils import parsedate_to_datetime
+
     server_date = identity.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
     if server_date:
         skew = abs((utcnow() - parsedate_to_datetime(server_date)).total_seconds())
