@@ -70,9 +70,9 @@ class Bench:
         Path(self.env["AWS_CONFIG_FILE"]).write_text(self.config)
         return identity
 
-    def time_command(self, argv_for_run) -> tuple[float, int]:
-        """Median seconds over the repeats, and the command's own peak RSS (KiB) in the last run."""
-        times, rss = [], 0
+    def time_command(self, argv_for_run) -> float:
+        """Median seconds over the repeats."""
+        times = []
         for n in range(self.repeats):
             argv = argv_for_run(n)
             start = time.perf_counter()
@@ -80,18 +80,15 @@ class Bench:
             times.append(time.perf_counter() - start)
             if proc.returncode != 0:
                 raise SystemExit(f"benchmark command failed: {argv}: {proc.stderr.decode()}")
-        # Peak RSS is read by a small launcher: a child forked from this process (which holds
-        # moto) would count this process's pages in its high-water mark.
-        rss = int(
-            subprocess.run(
-                [sys.executable, "-c", RSS_LAUNCHER, *argv_for_run(self.repeats)],
-                env=self.env,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-            or 0
-        )
-        return statistics.median(times), rss
+        return statistics.median(times)
+
+    def peak_rss(self, argv) -> int:
+        """The command's own peak RSS in KiB, read by a small launcher: a child forked from
+        this process (which holds moto) would count this process's pages in its high-water mark."""
+        out = subprocess.run(
+            [sys.executable, "-c", RSS_LAUNCHER, *argv], env=self.env, capture_output=True, text=True
+        ).stdout
+        return int(out.strip() or 0)
 
     def row(self, name: str, seconds: float, baseline: float, baseline_name: str, note: str = "") -> None:
         self.rows.append((name, f"{seconds * 1000:.0f} ms", f"{seconds / baseline:.2f}x {baseline_name}", note))
@@ -101,10 +98,10 @@ class Bench:
 
     def run(self) -> None:
         python = [sys.executable, "-c", "pass"]
-        base, _ = self.time_command(lambda n: python)
+        base = self.time_command(lambda n: python)
         self.rows.append(("`python -c pass` (baseline)", f"{base * 1000:.0f} ms", "1.00x", ""))
         for label, args in [("--help", ["--help"]), ("status", ["status"]), ("policy", ["policy"])]:
-            t, _ = self.time_command(lambda n, a=args: [TOOL, *a])
+            t = self.time_command(lambda n, a=args: [TOOL, *a])
             self.row(f"`{label}`", t, base, "python", "no AWS call, botocore not imported")
 
         cached = self.add_source("cached")
@@ -115,14 +112,14 @@ class Bench:
             capture_output=True,
         )
         self.aws.reset_requests()
-        t, _ = self.time_command(lambda n: [TOOL, "credential-process", "-p", "cached-tf"])
+        t = self.time_command(lambda n: [TOOL, "credential-process", "-p", "cached-tf"])
         self.row("cached `credential-process`", t, base, "python", f"{self.requests()} requests")
 
         # A configured refresh: a fresh user per repeat, so every run has an unspent code.
         cli_users = [self.add_source(f"cli{n}") for n in range(self.repeats + 1)]
         tool_users = [self.add_source(f"r{n}") for n in range(self.repeats + 1)]
         self.aws.reset_requests()
-        cli, _ = self.time_command(
+        cli = self.time_command(
             lambda n: [
                 AWS_CLI,
                 "sts",
@@ -144,8 +141,13 @@ class Bench:
             ("`aws sts assume-role` (baseline)", f"{cli * 1000:.0f} ms", "1.00x", f"{cli_requests:g} requests")
         )
         self.aws.reset_requests()
-        t, rss = self.time_command(lambda n: [TOOL, "-p", f"r{n}-tf", "--force", "--code", tool_users[n].totp()])
+
+        def refresh(n):
+            return [TOOL, "-p", f"r{n}-tf", "--force", "--code", tool_users[n].totp()]
+
+        t = self.time_command(refresh)
         per_run = self.requests() / self.repeats
+        rss = self.peak_rss(refresh(self.repeats))
         self.row("configured refresh", t, cli, "aws cli", f"{per_run:g} requests; peak RSS {rss / 1024:.0f} MiB")
 
         first = self.add_source("first")
