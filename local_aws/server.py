@@ -69,8 +69,21 @@ class Identity:
         seed = self.seeds[serial or self.serial]
         return pyotp.TOTP(seed).at(time.time() + 30 * offset)
 
+    def fresh_code(self, serial: str | None = None) -> str:
+        """A code AWS accepts now and that was not handed out before (AWS takes each once).
+
+        The current step first, then the next one (valid for a minute), the previous last.
+        """
+        handed = self.__dict__.setdefault("_handed", set())
+        for offset in (0, 1, -1):
+            code = self.totp(serial, offset)
+            if code not in handed:
+                handed.add(code)
+                return code
+        raise RuntimeError("all three acceptable codes were used: wait for the next 30 s step")
+
     def as_dict(self) -> dict:
-        return {**self.__dict__, "arn": self.arn}
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")} | {"arn": self.arn}
 
 
 @dataclass
@@ -422,10 +435,14 @@ class _QuietHandler(WSGIRequestHandler):
 class LocalAws:
     """The local AWS, provisioned with the original README's setup, on 127.0.0.1."""
 
-    def __init__(self, port: int = 0):
+    def __init__(self, port: int = 0, ssl_context=None):
+        """`ssl_context`: (certfile, keyfile) to serve HTTPS, for TLS and CA-bundle tests."""
         self.rules = Rules(DomainDispatcherApplication(create_backend_app))
         self.rules.admin = self._admin
-        self._server = make_server("127.0.0.1", port, self.rules, threaded=True, request_handler=_QuietHandler)
+        self._tls = ssl_context is not None
+        self._server = make_server(
+            "127.0.0.1", port, self.rules, threaded=True, request_handler=_QuietHandler, ssl_context=ssl_context
+        )
         self._thread: threading.Thread | None = None
         self._users = itertools.count(1)
         self.identities: dict[str, Identity] = {}
@@ -433,7 +450,7 @@ class LocalAws:
     @property
     def endpoint(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self._tls else 'http'}://{host}:{port}"
 
     def start(self) -> LocalAws:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -453,6 +470,8 @@ class LocalAws:
 
     def provision(self) -> None:
         """The original README's setup: TerraformRole requiring MFA, plus a few more."""
+        if self._iam(ACCOUNT).roles:
+            return  # another LocalAws in this process did it already: moto's state is shared
         self.create_role("TerraformRole", ACCOUNT, max_session_duration=3600)
         self.create_role("LongRole", ACCOUNT, max_session_duration=43200)
         self.create_role("NoMfaRole", ACCOUNT, require_mfa=False)

@@ -70,8 +70,8 @@ class Home:
             [AWS_CLI, *args], capture_output=True, text=True, env={**self.env, **(env or {})}, timeout=60
         )
 
-    def code(self, offset=0):
-        return self.identity.totp(offset=offset)
+    def code(self):
+        return self.identity.fresh_code()
 
 
 def clean_environment(home: Path, endpoint: str) -> dict[str, str]:
@@ -130,3 +130,46 @@ def go_identity(go_reader: str, home: Home, profile: str, env=None):
         env={**home.env, "AWS_PROFILE": profile, **(env or {})},
         timeout=60,
     )
+
+
+def _self_signed(directory: Path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 that no trust store knows: TLS tests need a CA bundle for it."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "local-aws")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_path), str(key_path)
+
+
+@pytest.fixture(scope="session")
+def tls_aws(local_aws, tmp_path_factory):
+    """The same local AWS (moto's state is shared in-process) served over HTTPS."""
+    cert, key = _self_signed(tmp_path_factory.mktemp("tls"))
+    aws = LocalAws(ssl_context=(cert, key)).start()
+    aws.ca_bundle = cert
+    yield aws
+    aws.stop()
