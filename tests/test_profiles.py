@@ -220,7 +220,7 @@ def test_flags_beat_config(home):
 def test_ca_bundle_env_and_flag_and_no_verify(home, tls_aws):
     configure(home, session_role_arn=ROLE, mfa_serial=home.identity.serial)
     env = {"AWS_ENDPOINT_URL": tls_aws.endpoint}
-    refused = home.run("--code", home.code(), env=env)
+    refused = home.run("--code", "123456", env=env)  # TLS fails before any code is looked at
     assert refused.returncode == 8 and "--ca-bundle" in refused.stderr
     by_env = home.run("--code", home.code(), env={**env, "AWS_CA_BUNDLE": tls_aws.ca_bundle})
     assert by_env.returncode == 0, by_env.stderr
