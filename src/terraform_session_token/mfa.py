@@ -20,12 +20,14 @@ class Prompter:
 
     def __init__(self, use_tty: bool = False):
         self.use_tty = use_tty
-        self._tty = None
+        self._tty = self._tty_out = None
         if use_tty:
             try:
-                self._tty = open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115
+                # Two streams: a terminal can't be opened "r+" in text mode (it is not seekable).
+                self._tty = open("/dev/tty", encoding="utf-8")  # noqa: SIM115
+                self._tty_out = open("/dev/tty", "w", encoding="utf-8")  # noqa: SIM115
             except OSError:
-                self._tty = None
+                self.close()
 
     @property
     def available(self) -> bool:
@@ -36,7 +38,7 @@ class Prompter:
         return self._tty is not None if self.use_tty else sys.stdin.isatty()
 
     def say(self, text: str) -> None:
-        out = self._tty if self.use_tty else sys.stdout
+        out = self._tty_out if self.use_tty else sys.stdout
         if out is not None:
             out.write(text + "\n")
             out.flush()
@@ -46,8 +48,8 @@ class Prompter:
         if self.use_tty:
             if self._tty is None:
                 return None
-            self._tty.write(prompt)
-            self._tty.flush()
+            self._tty_out.write(prompt)
+            self._tty_out.flush()
             line = self._tty.readline()
         else:
             sys.stdout.write(prompt)
@@ -58,8 +60,10 @@ class Prompter:
         return line.rstrip("\r\n") if line else None
 
     def close(self) -> None:
-        if self._tty is not None:
-            self._tty.close()
+        for stream in (self._tty, self._tty_out):
+            if stream is not None:
+                stream.close()
+        self._tty = self._tty_out = None
 
 
 def check_code(code: str, where: str) -> str:
