@@ -79,6 +79,12 @@ class Aws:
             creds = self.session.get_credentials()
         except botocore.exceptions.BotoCoreError as e:
             raise translate(e, self.settings) from e
+        if creds is None and self.source_label == "the environment":
+            name = self.settings.source_profile
+            raise CredentialsError(
+                f"source profile [{name}] not found in the credentials or config file",
+                f"create it with: aws configure --profile {name}, or pass --source-profile",
+            )
         if creds is None:
             raise CredentialsError(
                 f"no AWS keys found for the source {self.source_label}",

@@ -25,7 +25,7 @@ COMMANDS = {
     "doctor": ("doctor", "explain why Terraform may not be authenticating"),
     "completion": ("completion", "print shell completion for bash or zsh"),
 }
-SESSION_COMMANDS = ("refresh", "exec", "env", "credential-process", "configure")
+SESSION_COMMANDS = ("refresh", "exec", "env", "credential-process", "configure", "doctor")
 
 
 def add_session_options(parser: argparse.ArgumentParser, nested: bool) -> None:

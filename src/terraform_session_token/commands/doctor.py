@@ -14,9 +14,7 @@ MAX_SKEW = 300
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("-p", "--profile", help="the session profile to check (default terraform_session)")
     parser.add_argument("--offline", action="store_true", help="skip the checks that call AWS")
-    parser.add_argument("-d", "--duration", type=int, metavar="SECONDS", help="the duration you intend to ask for")
 
 
 class Report:

@@ -1,0 +1,289 @@
+"""The error catalogue: every failure a user can meet, through the installed command.
+
+Each entry sets the scene (files, environment, the local AWS), runs the command and checks:
+the documented exit code, one line on stderr with the message, no traceback, no secret
+anywhere in the output, and a credentials file byte-identical to before. The README's
+troubleshooting table is checked against this catalogue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import signal
+from pathlib import Path
+
+import boto3
+import pytest
+from conftest import TOOL
+
+from local_aws import OTHER_ACCOUNT
+from terraform_session_token.errors import ALL_ERRORS
+
+ROLE = "arn:aws:iam::123456789012:role/TerraformRole"
+OTHER_SECRET = "wJalrXUtnFEMI/K7MDENG/OTHERSECRETKEYEXAMPLE"
+OTHER_TOKEN = "FwoGZXIvYXdzEXAMPLESESSIONTOKENOFANOTHERTOOL"
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def keys(identity_or_creds) -> str:
+    if isinstance(identity_or_creds, dict):
+        c = identity_or_creds
+        return (
+            f"aws_access_key_id = {c['AccessKeyId']}\naws_secret_access_key = {c['SecretAccessKey']}\n"
+            f"aws_session_token = {c['SessionToken']}\n"
+        )
+    return (
+        f"aws_access_key_id = {identity_or_creds.access_key_id}\n"
+        f"aws_secret_access_key = {identity_or_creds.secret_access_key}\n"
+    )
+
+
+def with_default(home, body: str) -> None:
+    home.credentials.write_text(
+        f"[default]\n{body}region = us-east-1\n\n[other]\naws_access_key_id = ASIAOTHER\n"
+        f"aws_secret_access_key = {OTHER_SECRET}\naws_session_token = {OTHER_TOKEN}\n"
+    )
+
+
+def fault(status, code, message):
+    """The next request fails so; a configured role and serial make that request AssumeRole."""
+
+    def setup(home, aws):
+        aws.inject_fault(status, code, message)
+        return ["--role", ROLE, "--serial", home.identity.serial, "--code", home.code()], {}
+
+    return setup
+
+
+def _wrong_code(home, aws):
+    valid = {home.identity.totp(offset=k) for k in (-1, 0, 1)}
+    return ["--role", "TerraformRole", "--code", next(c for c in ("000000", "111111", "222222") if c not in valid)], {}
+
+
+def plain(*args, env=None, stdin=None):
+    def setup(home, aws):
+        return [home.code() if a == "CODE" else a for a in args], env or {}
+
+    setup.stdin = stdin
+    return setup
+
+
+def _no_device(home, aws):
+    with_default(home, keys(aws.new_identity(devices=0)))
+    return ["--role", "TerraformRole", "--code", "123456"], {}
+
+
+def _two_devices(home, aws):
+    with_default(home, keys(aws.new_identity(devices=2)))
+    return ["--role", "TerraformRole", "--code", "123456"], {}
+
+
+def _private_role(home, aws):
+    arn = f"arn:aws:iam::{OTHER_ACCOUNT}:role/PrivateRole"
+    if not any(r.arn == arn for r in aws._iam(OTHER_ACCOUNT).roles.values()):
+        aws.create_role("PrivateRole", OTHER_ACCOUNT)  # trusts only its own account
+    return ["--role", arn, "--code", home.code()], {}
+
+
+def _no_credentials_file(home, aws):
+    home.credentials.unlink()
+    return ["--role", "TerraformRole", "--code", home.code()], {}
+
+
+def _write(name: str, content: bytes, args=("--role", "TerraformRole", "--code", "CODE")):
+    def setup(home, aws):
+        path = home.credentials if name == "credentials" else home.config
+        path.write_bytes(content)
+        return [home.code() if a == "CODE" else a for a in args], {}
+
+    return setup
+
+
+def _keys_missing(home, aws):
+    with_default(home, "")
+    return ["--role", "TerraformRole", "--code", home.code()], {}
+
+
+def _expired_source(home, aws):
+    sts = boto3.client(
+        "sts",
+        region_name="us-east-1",
+        endpoint_url=aws.endpoint,
+        aws_access_key_id=home.identity.access_key_id,
+        aws_secret_access_key=home.identity.secret_access_key,
+    )
+    creds = sts.get_session_token()["Credentials"]
+    aws.expire(creds["AccessKeyId"])
+    with_default(home, keys(creds))
+    return ["--role", "TerraformRole", "--serial", home.identity.serial, "--code", home.code()], {}
+
+
+def _unknown_keys(home, aws):
+    with_default(home, "aws_access_key_id = AKIAUNKNOWNKEY000000\naws_secret_access_key = nope\n")
+    return ["--role", "TerraformRole", "--code", home.code()], {}
+
+
+def _tls(home, aws, request=None):
+    return ["--role", "TerraformRole", "--code", "123456"], {"AWS_ENDPOINT_URL": "TLS"}
+
+
+def _proxy(home, aws):
+    return ["--role", "TerraformRole", "--code", "123456"], {
+        "AWS_ENDPOINT_URL": "TLS",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "",
+        "no_proxy": "",
+    }
+
+
+def _long_term_target(home, aws):
+    home.credentials.write_text(home.credentials.read_text() + "\n[prod]\naws_access_key_id = AKIAPROD\n")
+    return ["-p", "prod", "--role", "TerraformRole", "--code", "123456"], {}
+
+
+def _aws_style(home, aws):
+    home.config.write_text(
+        "[profile terraform_session]\nrole_arn = arn:aws:iam::123456789012:role/TerraformRole\n"
+        "source_profile = default\n"
+    )
+    return ["--code", "123456"], {}
+
+
+CATALOGUE = {
+    "wrong MFA code": (_wrong_code, 6, "AWS rejected the MFA code"),
+    "code not 6 digits": (plain("--role", "TerraformRole", "--code", "12ab"), 6, "is not 6 digits"),
+    "no MFA device": (_no_device, 6, "no MFA device is assigned"),
+    "several MFA devices": (_two_devices, 6, "you have 2 MFA devices"),
+    "unknown role": (plain("--role", "NoSuchRole", "--code", "CODE"), 7, "does not exist in the source account"),
+    "not allowed to assume": (_private_role, 7, "not allowed to assume"),
+    "duration out of range": (plain("--role", "TerraformRole", "-d", "100", "--code", "CODE"), 2, "out of range"),
+    "duration over the role's maximum": (
+        plain("--role", "TerraformRole", "-d", "7200", "--code", "CODE"),
+        7,
+        "above TerraformRole's maximum session duration",
+    ),
+    "role-chaining cap": (
+        plain("--role", "LongRole", "--mfa-session", "-d", "7200", "--code", "CODE"),
+        2,
+        "AWS caps a role assumed with session credentials at 1 hour",
+    ),
+    "missing credentials file": (_no_credentials_file, 5, "source profile [default] not found"),
+    "unparseable credentials file": (_write("credentials", b"[default\nx = 1\n"), 3, "can't parse"),
+    "unparseable config file": (_write("config", b"x = 1\n"), 3, "can't parse"),
+    "duplicate session profile": (
+        _write("credentials", b"[terraform_session]\na = 1\n[terraform_session]\nb = 2\n"),
+        3,
+        "appears twice",
+    ),
+    "file not UTF-8": (_write("credentials", b"[default]\nx = \xff\n"), 3, "is not UTF-8"),
+    "missing source profile": (
+        plain("--role", "TerraformRole", "--source-profile", "nobody", "--code", "CODE"),
+        5,
+        "source profile [nobody] not found",
+    ),
+    "no keys in the source profile": (_keys_missing, 5, "no AWS keys found"),
+    "expired source session": (_expired_source, 5, "have expired"),
+    "keys AWS does not know": (_unknown_keys, 5, "did not accept the keys"),
+    "clock skew": (
+        fault(403, "SignatureDoesNotMatch", "Signature expired: 20260101T000000Z is now earlier than 20260102T000000Z"),
+        9,
+        "clock is wrong",
+    ),
+    "throttling": (fault(400, "Throttling", "Rate exceeded"), 9, "AWS is throttling requests"),
+    "unreachable endpoint": (
+        plain("--role", "TerraformRole", "--code", "CODE", env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}),
+        8,
+        "can't reach",
+    ),
+    "DNS failure": (
+        plain("--role", "TerraformRole", "--code", "CODE", env={"AWS_ENDPOINT_URL": "http://no-such-host.invalid"}),
+        8,
+        "can't reach",
+    ),
+    "TLS failure": (_tls, 8, "TLS certificate verification failed"),
+    "proxy unreachable": (_proxy, 8, "can't connect through the proxy"),
+    "end of input at the prompt": (plain("--role", "TerraformRole", stdin=""), 6, "input ended"),
+    "long-term keys in the session profile": (_long_term_target, 4, "holds long-term keys"),
+    "session profile is the source profile": (plain("-p", "default", "--code", "CODE"), 2, "both [default]"),
+    "profile name that would inject": (plain("-p", "a]b", "--code", "CODE"), 2, "invalid profile name"),
+    "assume-role profile in the config": (_aws_style, 3, "assume that role themselves"),
+    "mfa_process fails": (plain("--role", "TerraformRole", "--mfa-process", "exit 1"), 6, "mfa_process failed"),
+}
+
+
+@pytest.mark.parametrize("case", CATALOGUE)
+def test_catalogue(home, local_aws, tls_aws, case):
+    setup, exit_code, message = CATALOGUE[case]
+    if not home.credentials.read_text().count("[other]"):
+        with_default(home, keys(home.identity))
+    args, env = setup(home, local_aws)
+    if env.get("AWS_ENDPOINT_URL") == "TLS":
+        env["AWS_ENDPOINT_URL"] = tls_aws.endpoint
+    before = home.credentials.read_bytes() if home.credentials.exists() else None
+    result = home.run(*args, env=env, input=getattr(setup, "stdin", None))
+    assert result.returncode == exit_code, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("terraform-session-token: error: ")
+    assert message in lines[0]
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    for secret in (home.identity.secret_access_key, OTHER_SECRET, OTHER_TOKEN):
+        assert secret not in output
+    after = home.credentials.read_bytes() if home.credentials.exists() else None
+    assert after == before
+
+
+def test_debug_shows_a_traceback_but_no_secret(home, local_aws):
+    with_default(home, keys(home.identity))
+    local_aws.inject_fault(
+        403, "AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code. "
+    )
+    result = home.run("--debug", "--role", "TerraformRole", "--code", home.code())
+    assert result.returncode == 6
+    assert "Traceback" in result.stderr
+    for secret in (home.identity.secret_access_key, OTHER_SECRET, OTHER_TOKEN):
+        assert secret not in result.stdout + result.stderr
+
+
+def test_ctrl_c_at_the_prompt_exits_130_and_writes_nothing(home):
+    before = home.credentials.read_bytes()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(TOOL, [TOOL, "--role", "TerraformRole"], home.env)
+    seen = b""
+    while b"Code: " not in seen:
+        ready, _, _ = select.select([fd], [], [], 30)
+        assert ready, seen
+        seen += os.read(fd, 1024)
+    os.kill(pid, signal.SIGINT)
+    _, status = os.waitpid(pid, 0)
+    rest = b""
+    try:
+        while select.select([fd], [], [], 1)[0]:
+            chunk = os.read(fd, 1024)
+            if not chunk:
+                break
+            rest += chunk
+    except OSError:
+        pass
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 130
+    assert b"Traceback" not in rest and b"interrupted" in rest
+    assert home.credentials.read_bytes() == before
+
+
+def test_readme_troubleshooting_matches_the_catalogue():
+    text = README.read_text()
+    section = text[text.index("## Troubleshooting") :]
+    for case, (_, exit_code, message) in CATALOGUE.items():
+        row = next((line for line in section.splitlines() if message in line), None)
+        assert row is not None, f"README troubleshooting lacks {case!r} ({message})"
+        assert f"| {exit_code} |" in row, f"README gives another exit code for {case!r}"
+    for error in ALL_ERRORS:
+        assert re.search(rf"\| {error.exit_code} \| {re.escape(error.summary)}", section), error.__name__
+    json.dumps(CATALOGUE, default=str)  # the catalogue is plain data
