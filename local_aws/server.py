@@ -77,8 +77,8 @@ class Identity:
         handed = self.__dict__.setdefault("_handed", set())
         for offset in (0, 1, -1):
             code = self.totp(serial, offset)
-            if code not in handed:
-                handed.add(code)
+            if (serial, code) not in handed:
+                handed.add((serial, code))
                 return code
         raise RuntimeError("all three acceptable codes were used: wait for the next 30 s step")
 

@@ -179,3 +179,14 @@ def test_duplicate_sections_are_reported():
         inifile.parse("[s]\na = 1\n[s]\nb = 2\n")
     with pytest.raises(inifile.IniSyntaxError):
         inifile.set_section("[s]\na = 1\n[s]\nb = 2\n", "s", {"a": "x"})
+
+
+def test_patterns_are_configparsers():
+    import configparser
+
+    assert inifile._SECTION.pattern.replace(" ", "") == "".join(
+        line.split("#")[0].strip() for line in configparser.RawConfigParser._SECT_TMPL.splitlines()
+    )
+    assert inifile._OPTION.pattern == "".join(
+        line.split("#")[0].strip() for line in configparser.RawConfigParser._OPT_TMPL.splitlines()
+    ).format(delim="=|:")

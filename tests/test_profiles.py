@@ -248,3 +248,65 @@ def test_written_profile_region_and_keys_work_for_go_sdk_with_config_present(hom
     assert go.stdout.strip() == expected
     cli = home.aws_cli("sts", "get-caller-identity", "--profile", "terraform_session")
     assert json.loads(cli.stdout)["Arn"] == expected
+
+
+def test_external_id_and_session_name_flags(home, local_aws):
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "Bool": {"aws:MultiFactorAuthPresent": "true"},
+                        "StringEquals": {"sts:ExternalId": "tenant-42"},
+                    },
+                }
+            ],
+        }
+    )
+    name = f"ExternalRole{home.identity.user_name}"
+    local_aws.create_role(name, policy=policy)
+    without = home.run("--role", name, "--code", home.code())
+    assert without.returncode == 7 and "not allowed to assume" in without.stderr
+    result = home.run(
+        "--role", name, "--external-id", "tenant-42", "--session-name", "deploy@ci", "--code", home.code()
+    )
+    assert result.returncode == 0, result.stderr
+    assert identity_of(home).endswith(f"assumed-role/{name}/deploy@ci")
+
+
+def test_several_devices_are_offered_at_a_terminal(local_aws, home):
+    import os
+    import pty
+    import select
+
+    from conftest import TOOL
+
+    two = local_aws.new_identity(devices=2)
+    home.credentials.write_text(
+        f"[default]\naws_access_key_id = {two.access_key_id}\naws_secret_access_key = {two.secret_access_key}\n"
+    )
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(TOOL, [TOOL, "--role", "TerraformRole"], home.env)
+    seen = b""
+
+    def until(marker):
+        nonlocal seen
+        while marker not in seen:
+            assert select.select([fd], [], [], 30)[0], seen
+            seen += os.read(fd, 1024)
+
+    until(b"MFA device [1-2]: ")
+    assert two.serials[0].encode() in seen and two.serials[1].encode() in seen
+    os.write(fd, b"2\n")
+    until(b"Code: ")
+    os.write(fd, two.fresh_code(two.serials[1]).encode() + b"\n")
+    until(b"Valid until")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert inifile.parse(home.config.read_text())["profile terraform_session"]["mfa_serial"] == two.serials[1]

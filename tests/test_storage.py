@@ -168,3 +168,43 @@ def test_sigkill_at_any_point_leaves_old_or_new_content(tmp_path):
         for leftover in os.listdir(tmp_path):
             mode = stat.S_IMODE((tmp_path / leftover).stat().st_mode)
             assert mode & 0o077 == 0, f"{leftover} is readable by others"
+
+
+UNREADABLE_READER = """
+import sys
+from terraform_session_token import storage
+from terraform_session_token.errors import ConfigError
+try:
+    storage.read_text(sys.argv[1])
+except ConfigError as e:
+    print(e.line())
+    sys.exit(3)
+"""
+
+
+def test_unreadable_file_is_reported(tmp_path):
+    """Run as an unprivileged user when root (root reads any file)."""
+    base = tempfile.mkdtemp(dir="/tmp")
+    try:
+        os.chmod(base, 0o755)
+        path = os.path.join(base, "credentials")
+        with open(path, "w") as f:
+            f.write("[a]\\n")
+        os.chmod(path, 0o000)
+        preexec, python = None, sys.executable
+        if os.geteuid() == 0:
+            python = "/usr/bin/python3"
+            if not os.path.exists(python) or not _others_can_reach(SRC):
+                pytest.skip("as root this needs /usr/bin/python3 and a source tree others can read")
+            preexec = _as_nobody
+        result = subprocess.run(
+            [python, "-c", UNREADABLE_READER, path],
+            capture_output=True,
+            text=True,
+            preexec_fn=preexec,
+            env={**os.environ, "PYTHONPATH": SRC},
+        )
+        assert result.returncode == 3, result.stderr
+        assert "permission denied" in result.stdout
+    finally:
+        shutil.rmtree(base)

@@ -84,6 +84,20 @@ def add_session_options(parser: argparse.ArgumentParser, nested: bool) -> None:
     )
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, sized without importing shutil (a cost on every start)."""
+
+    def __init__(self, prog: str, **kwargs) -> None:
+        if kwargs.get("width") is None:
+            try:
+                kwargs["width"] = (
+                    int(os.environ.get("COLUMNS") or os.get_terminal_size(sys.stdout.fileno()).columns) - 2
+                )
+            except (OSError, ValueError):
+                kwargs["width"] = 78
+        super().__init__(prog, **kwargs)
+
+
 class _CommandParser(argparse.ArgumentParser):
     """A subcommand's parser that adds its options only when it is the command being run.
 
@@ -116,6 +130,7 @@ def build_parser(complete: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         usage=USAGE,
+        formatter_class=_Formatter,
         description="Generates a Session Token using a Role and MFA Device, for Terraform and every AWS tool.",
         epilog=f"Run '{PROG} COMMAND -h' for a command's options.",
     )
@@ -124,7 +139,7 @@ def build_parser(complete: bool = False) -> argparse.ArgumentParser:
     add_session_options(parser, nested=False)
     sub = parser.add_subparsers(dest="command", metavar="command", title="commands", parser_class=_CommandParser)
     for name, (_, summary) in COMMANDS.items():
-        p = sub.add_parser(name, help=summary, description=summary, command=name)
+        p = sub.add_parser(name, help=summary, description=summary, command=name, formatter_class=_Formatter)
         if complete:
             p.populate()
     return parser
@@ -162,5 +177,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     code = main()
-    sys.stdout.flush()
-    os._exit(code) if code == 141 else sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        code = code or 141
+    # Skip the interpreter's teardown: after botocore is loaded, freeing its module graph
+    # costs a noticeable part of a refresh. Every file we write is fsynced and closed by now.
+    os._exit(code)

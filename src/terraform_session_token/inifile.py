@@ -7,11 +7,13 @@ Nothing here touches the file system.
 
 from __future__ import annotations
 
-import configparser
 import re
 
-_SECTION = configparser.RawConfigParser.SECTCRE
-_OPTION = configparser.RawConfigParser.OPTCRE
+# configparser's own patterns (RawConfigParser.SECTCRE and OPTCRE with the default "=" and
+# ":" delimiters), restated so the fast paths need not import configparser; a test checks
+# they stay identical.
+_SECTION = re.compile(r"\[(?P<header>.+)\]")
+_OPTION = re.compile(r"(?P<option>.*?)\s*(?P<vi>=|:)\s*(?P<value>.*)$")
 _NONSPACE = re.compile(r"\S")
 # TextIOWrapper's universal newlines: what configparser sees as line ends.
 _LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")

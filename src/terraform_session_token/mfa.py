@@ -21,23 +21,32 @@ class Prompter:
     def __init__(self, use_tty: bool = False):
         self.use_tty = use_tty
         self._tty = self._tty_out = None
-        if use_tty:
-            try:
-                # Two streams: a terminal can't be opened "r+" in text mode (it is not seekable).
-                self._tty = open("/dev/tty", encoding="utf-8")  # noqa: SIM115
-                self._tty_out = open("/dev/tty", "w", encoding="utf-8")  # noqa: SIM115
-            except OSError:
-                self.close()
+        self._opened = False
+
+    def _open(self) -> None:
+        """Open the terminal on first use: a cached session never needs it."""
+        if self._opened or not self.use_tty:
+            return
+        self._opened = True
+        try:
+            # Two streams: a terminal can't be opened "r+" in text mode (it is not seekable).
+            self._tty = open("/dev/tty", encoding="utf-8")  # noqa: SIM115
+            self._tty_out = open("/dev/tty", "w", encoding="utf-8")  # noqa: SIM115
+        except OSError:
+            self.close()
 
     @property
     def available(self) -> bool:
+        self._open()
         return self._tty is not None if self.use_tty else True
 
     @property
     def interactive(self) -> bool:
+        self._open()
         return self._tty is not None if self.use_tty else sys.stdin.isatty()
 
     def say(self, text: str) -> None:
+        self._open()
         out = self._tty_out if self.use_tty else sys.stdout
         if out is not None:
             out.write(text + "\n")
@@ -46,6 +55,7 @@ class Prompter:
     def ask(self, prompt: str) -> str | None:
         """One answer, or None at end of input."""
         if self.use_tty:
+            self._open()
             if self._tty is None:
                 return None
             self._tty_out.write(prompt)
