@@ -310,3 +310,27 @@ def test_several_devices_are_offered_at_a_terminal(local_aws, home):
     os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 0, seen
     assert inifile.parse(home.config.read_text())["profile terraform_session"]["mfa_serial"] == two.serials[1]
+
+
+def test_a_profile_with_a_device_and_no_role_stays_a_user_session(home, local_aws):
+    assert home.run("-p", "me", "--no-role", "--code", home.code()).returncode == 0
+    assert inifile.parse(home.config.read_text())["profile me"]["mfa_serial"] == home.identity.serial
+    local_aws.reset_requests()
+    result = home.run("-p", "me", "--force", "--code", home.code())
+    assert result.returncode == 0, result.stderr
+    assert local_aws.actions() == ["GetSessionToken"]
+    assert identity_of(home, "me") == home.identity.arn
+
+
+def test_env_keys_as_source_when_there_is_no_default_profile(home):
+    keys = inifile.parse(home.credentials.read_text())["default"]
+    home.credentials.unlink()
+    env = {
+        "AWS_ACCESS_KEY_ID": keys["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": keys["aws_secret_access_key"],
+        "AWS_PROFILE": "missing",
+    }
+    result = home.run("--role", "TerraformRole", "--code", home.code(), env=env)
+    assert result.returncode == 0, result.stderr
+    assert identity_of(home).endswith("/TerraformRole/" + home.identity.user_name)
+    assert oct(home.credentials.stat().st_mode & 0o777) == "0o600"

@@ -65,64 +65,6 @@ def test_symlink_is_updated_at_its_target(tmp_path):
     assert target.read_text() == "[a]\nx = 1\n[b]\ny = 2\n"
 
 
-READ_ONLY_WRITER = """
-import sys
-from terraform_session_token import storage
-from terraform_session_token.errors import UnsafeWriteError
-try:
-    storage.update_file(sys.argv[1], lambda t: t + "[b]\\n")
-except UnsafeWriteError as e:
-    print(e.line())
-    sys.exit(4)
-"""
-
-
-def _others_can_reach(path: str) -> bool:
-    while path != "/":
-        if not os.stat(path).st_mode & 0o001:
-            return False
-        path = os.path.dirname(path)
-    return True
-
-
-def _as_nobody():
-    os.setgid(65534)
-    os.setuid(65534)
-
-
-def test_read_only_directory_is_refused_and_file_untouched(tmp_path):
-    """Run as an unprivileged user (root ignores directory permissions)."""
-    base = tempfile.mkdtemp(dir="/tmp")
-    try:
-        os.chmod(base, 0o755)
-        path = os.path.join(base, "credentials")
-        with open(path, "w") as f:
-            f.write("[a]\n")
-        preexec, python = None, sys.executable
-        if os.geteuid() == 0:
-            python = "/usr/bin/python3"
-            if not os.path.exists(python) or not _others_can_reach(SRC):
-                pytest.skip("as root this needs /usr/bin/python3 and a source tree others can read")
-            os.chown(base, 65534, 65534)
-            os.chown(path, 65534, 65534)
-            preexec = _as_nobody
-        os.chmod(base, 0o555)
-        result = subprocess.run(
-            [python, "-c", READ_ONLY_WRITER, path],
-            capture_output=True,
-            text=True,
-            preexec_fn=preexec,
-            env={**os.environ, "PYTHONPATH": SRC},
-        )
-        assert result.returncode == 4, result.stderr
-        assert "can't write in" in result.stdout
-        with open(path) as f:
-            assert f.read() == "[a]\n"
-    finally:
-        os.chmod(base, 0o755)
-        shutil.rmtree(base)
-
-
 def test_unreadable_and_non_utf8_files_are_reported(tmp_path):
     path = tmp_path / "credentials"
     path.write_bytes(b"[a]\nx = \xff\n")
@@ -170,6 +112,17 @@ def test_sigkill_at_any_point_leaves_old_or_new_content(tmp_path):
             assert mode & 0o077 == 0, f"{leftover} is readable by others"
 
 
+READ_ONLY_WRITER = """
+import sys
+from terraform_session_token import storage
+from terraform_session_token.errors import UnsafeWriteError
+try:
+    storage.update_file(sys.argv[1], lambda t: t + "[b]\\n")
+except UnsafeWriteError as e:
+    print(e.line())
+    sys.exit(4)
+"""
+
 UNREADABLE_READER = """
 import sys
 from terraform_session_token import storage
@@ -182,29 +135,70 @@ except ConfigError as e:
 """
 
 
-def test_unreadable_file_is_reported(tmp_path):
-    """Run as an unprivileged user when root (root reads any file)."""
+def _others_can_reach(path: str) -> bool:
+    while path != "/":
+        if not os.stat(path).st_mode & 0o001:
+            return False
+        path = os.path.dirname(path)
+    return True
+
+
+def _as_nobody():
+    os.setgid(65534)
+    os.setuid(65534)
+
+
+@pytest.fixture
+def unprivileged():
+    """Run a snippet as an unprivileged user (root ignores file permissions) on a file in a fresh dir.
+
+    Yields (directory, credentials path, run); run(code, owner_is_user) returns the result.
+    """
     base = tempfile.mkdtemp(dir="/tmp")
-    try:
-        os.chmod(base, 0o755)
-        path = os.path.join(base, "credentials")
-        with open(path, "w") as f:
-            f.write("[a]\\n")
-        os.chmod(path, 0o000)
-        preexec, python = None, sys.executable
+    os.chmod(base, 0o755)
+    path = os.path.join(base, "credentials")
+    with open(path, "w") as f:
+        f.write("[a]\n")
+    python = sys.executable
+    if os.geteuid() == 0:
+        python = "/usr/bin/python3"
+        if not os.path.exists(python) or not _others_can_reach(SRC):
+            shutil.rmtree(base)
+            pytest.skip("as root this needs /usr/bin/python3 and a source tree others can read")
+
+    def run(code: str, owned: bool):
+        preexec = None
         if os.geteuid() == 0:
-            python = "/usr/bin/python3"
-            if not os.path.exists(python) or not _others_can_reach(SRC):
-                pytest.skip("as root this needs /usr/bin/python3 and a source tree others can read")
             preexec = _as_nobody
-        result = subprocess.run(
-            [python, "-c", UNREADABLE_READER, path],
+            if owned:
+                os.chown(base, 65534, 65534)
+                os.chown(path, 65534, 65534)
+        return subprocess.run(
+            [python, "-c", code, path],
             capture_output=True,
             text=True,
             preexec_fn=preexec,
             env={**os.environ, "PYTHONPATH": SRC},
         )
-        assert result.returncode == 3, result.stderr
-        assert "permission denied" in result.stdout
-    finally:
-        shutil.rmtree(base)
+
+    yield base, path, run
+    os.chmod(base, 0o755)
+    shutil.rmtree(base)
+
+
+def test_read_only_directory_is_refused_and_file_untouched(unprivileged):
+    base, path, run = unprivileged
+    os.chmod(base, 0o555)
+    result = run(READ_ONLY_WRITER, owned=True)
+    assert result.returncode == 4, result.stderr
+    assert "can't write in" in result.stdout
+    with open(path) as f:
+        assert f.read() == "[a]\n"
+
+
+def test_unreadable_file_is_reported(unprivileged):
+    _, path, run = unprivileged
+    os.chmod(path, 0o000)
+    result = run(UNREADABLE_READER, owned=False)
+    assert result.returncode == 3, result.stderr
+    assert "permission denied" in result.stdout

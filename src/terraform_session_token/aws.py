@@ -6,6 +6,7 @@ Imported lazily, by the commands that really call AWS.
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 
 import botocore.exceptions
@@ -27,8 +28,10 @@ class Aws:
                 self.session = botocore.session.Session(profile=settings.source_profile)
             else:
                 # No [default] in the files: the AWS_ACCESS_KEY_ID family may still be set.
+                # AWS_PROFILE must not pick the source behind the user's back.
+                os.environ.pop("AWS_PROFILE", None)
+                os.environ.pop("AWS_DEFAULT_PROFILE", None)
                 self.session = botocore.session.Session()
-                self.session.set_config_variable("profile", None)
             if settings.sts_regional_endpoints:
                 self.session.set_config_variable("sts_regional_endpoints", settings.sts_regional_endpoints)
             self._clients: dict[str, object] = {}
@@ -102,9 +105,13 @@ class Aws:
         response = self._call(self.client("iam"), "list_mfa_devices")
         return [d["SerialNumber"] for d in response.get("MFADevices", [])]
 
+    def describe_role(self, name: str) -> dict:
+        """iam:GetRole for a role in the source account: ARN, MaxSessionDuration, trust policy."""
+        return self._call(self.client("iam"), "get_role", RoleName=name)["Role"]
+
     def get_role(self, name: str) -> tuple[str, int]:
         """(ARN, MaxSessionDuration) of a role in the source account."""
-        role = self._call(self.client("iam"), "get_role", RoleName=name)["Role"]
+        role = self.describe_role(name)
         return role["Arn"], int(role.get("MaxSessionDuration") or 3600)
 
     # -- sessions (STS) ----------------------------------------------------------

@@ -73,10 +73,10 @@ class AwsFiles:
         return self.config.get(f"profile {profile}", {})
 
     def has_profile(self, profile: str) -> bool:
-        return profile in self.credentials or bool(
-            self.config.get(config_section_name(profile)) is not None
-            or (profile == "default" and "profile default" in self.config)
+        in_config = config_section_name(profile) in self.config or (
+            profile == "default" and "profile default" in self.config
         )
+        return profile in self.credentials or in_config
 
     def is_managed(self, profile: str) -> bool:
         """Whether the credentials file's [profile] section carries our marker."""
@@ -205,8 +205,9 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
     s.sts_regional_endpoints = conf.get("sts_regional_endpoints")
     s.mfa_process = pick("mfa_process", getattr(args, "mfa_process", None), "mfa_process")
     s.mfa_session = bool(getattr(args, "mfa_session", False)) or _bool(conf.get("mfa_session"))
-    s.no_role = bool(getattr(args, "no_role", False)) or (
-        bool(conf) and not s.role and _bool(conf.get("session_no_role"))
+    # A profile that names an MFA device but no role is a plain IAM user session.
+    s.no_role = bool(getattr(args, "no_role", False)) or bool(
+        conf.get("mfa_serial") and not s.role and getattr(args, "role", None) is None
     )
     margin = _int("session_refresh_margin", conf.get("session_refresh_margin"), where)
     flag_margin = getattr(args, "margin", None)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from .. import inifile, storage
-from ..errors import ConfigError, UnsafeWriteError
+from ..errors import ConfigError, ToolError, UnsafeWriteError
 from ..profiles import MARKER, OWN_ROLE_KEY, AwsFiles, Settings, config_section_name, resolve
 from ..sessions import Session
 
@@ -97,6 +98,23 @@ def remember(files: AwsFiles, settings: Settings, discovered: dict[str, str]) ->
     storage.update_file(files.config_path, edit)
 
 
+def remember_or_warn(files: AwsFiles, settings: Settings, discovered: dict[str, str]) -> None:
+    """The session is already good: failing to remember only costs discovery next time."""
+    try:
+        remember(files, settings, discovered)
+    except ToolError as error:
+        print(f"terraform-session-token: warning: not remembered in the config file: {error.line()}", file=sys.stderr)
+
+
+def warn_no_verify(settings: Settings) -> None:
+    if not settings.verify_ssl:
+        print(
+            "WARNING: TLS verification is disabled (-v). This is not recommended: "
+            "give your proxy's CA with --ca-bundle PATH or AWS_CA_BUNDLE instead.",
+            file=sys.stderr,
+        )
+
+
 def cached_session(args, use_tty: bool = True):
     """The profile's session for exec, env and credential-process: cached, else from AWS."""
     from .. import mfa
@@ -104,6 +122,7 @@ def cached_session(args, use_tty: bool = True):
 
     files, settings = load(args)
     settings.effective_duration()
+    warn_no_verify(settings)
     prompter = mfa.Prompter(use_tty=use_tty)
     try:
         request = Request(settings, files, prompter, getattr(args, "code", None))
@@ -111,5 +130,5 @@ def cached_session(args, use_tty: bool = True):
     finally:
         prompter.close()
     if request.remembered:
-        remember(files, settings, request.remembered)
+        remember_or_warn(files, settings, request.remembered)
     return session, settings

@@ -132,7 +132,7 @@ def check_aws(report: Report, files: AwsFiles, settings) -> None:
     role = settings.role or "TerraformRole"
     name = role.split("/")[-1]
     try:
-        response = aws._call(aws.client("iam"), "get_role", RoleName=name)["Role"]
+        response = aws.describe_role(name)
     except ToolError as e:
         report.fail(f"role {role}: {e.message}", e.hint)
         return

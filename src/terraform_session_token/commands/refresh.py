@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
 from .. import mfa
+from ..errors import MfaError
 from ..profiles import DEFAULT_ROLE
 from ..providers import Request, from_sts
 from ..sessions import Session, describe_left, format_time
@@ -13,14 +12,6 @@ from . import common
 
 def add_arguments(parser) -> None:
     """refresh has only the session options."""
-
-
-def warn_no_verify() -> None:
-    print(
-        "WARNING: TLS verification is disabled (-v). This is not recommended: "
-        "give your proxy's CA with --ca-bundle PATH or AWS_CA_BUNDLE instead.",
-        file=sys.stderr,
-    )
 
 
 def run(args) -> int:
@@ -37,8 +28,7 @@ def run(args) -> int:
         return 0
     settings.effective_duration()
     common.check_writable(files.credentials_path)
-    if not settings.verify_ssl:
-        warn_no_verify()
+    common.warn_no_verify(settings)
 
     prompter = mfa.Prompter()
     print("Terraform Session Token")
@@ -49,15 +39,13 @@ def run(args) -> int:
         print("Hit Enter on Role for Default\n")
         answer = prompter.ask(f"Role[{DEFAULT_ROLE}]: ")
         if answer is None:
-            from ..errors import MfaError
-
             raise MfaError("no role: input ended before one was given", "pass --role NAME_OR_ARN")
         settings.role = answer.strip() or DEFAULT_ROLE
 
     request = Request(settings, files, prompter, getattr(args, "code", None))
     session = from_sts(request)
     existed = common.write_session_profile(files, settings, session, overwrite)
-    common.remember(files, settings, request.remembered)
+    common.remember_or_warn(files, settings, request.remembered)
     verb = "Updating the profile [{}] in" if existed else "Adding the profile [{}] to"
     print()
     print(verb.format(settings.profile) + f" the credentials file {files.credentials_path}")
