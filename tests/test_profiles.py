@@ -334,3 +334,14 @@ def test_env_keys_as_source_when_there_is_no_default_profile(home):
     assert result.returncode == 0, result.stderr
     assert identity_of(home).endswith("/TerraformRole/" + home.identity.user_name)
     assert oct(home.credentials.stat().st_mode & 0o777) == "0o600"
+
+
+def test_asking_for_another_role_refreshes_a_valid_session(home, local_aws):
+    assert home.run("--role", "TerraformRole", "--code", home.code()).returncode == 0
+    local_aws.reset_requests()
+    assert home.run("--role", "TerraformRole").returncode == 0  # same role: nothing to do
+    assert local_aws.actions() == []
+    result = home.run("--role", "NoMfaRole", "--code", home.code())
+    assert result.returncode == 0, result.stderr
+    assert "AssumeRole" in local_aws.actions()
+    assert "/NoMfaRole/" in identity_of(home)

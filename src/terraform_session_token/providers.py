@@ -100,14 +100,18 @@ def cached_or_new(request: Request, force: bool = False) -> Session:
     then find the fresh session in the cache. This path imports botocore only on a miss.
     """
     settings = request.settings
-    if not force:
-        cached = sessions.read_cached(settings.profile)
-        if cached and cached.is_fresh(settings.refresh_margin):
-            return cached
+    wanted = settings.role if settings.origins.get("role") == "flag" else None
+
+    def usable(cached: Session | None) -> bool:
+        return bool(cached and cached.is_fresh(settings.refresh_margin) and cached.is_for_role(wanted) and not force)
+
+    cached = sessions.read_cached(settings.profile)
+    if usable(cached):
+        return cached
     lock = os.path.join(sessions.cache_dir(), settings.profile + ".lock")
     with storage.locked(lock):
         cached = sessions.read_cached(settings.profile)
-        if cached and cached.is_fresh(settings.refresh_margin) and not force:
+        if usable(cached):
             return cached
         session = from_sts(request)
         sessions.write_cached(settings.profile, session)

@@ -62,6 +62,17 @@ class Session:
         """More than `margin` seconds left."""
         return self.seconds_left(now) > margin
 
+    def is_for_role(self, role: str | None) -> bool:
+        """Whether this session is of `role` (a name or an ARN); True when unknown or unasked."""
+        if not role or not self.arn.startswith("arn:") or ":assumed-role/" not in self.arn:
+            return True
+        _, _, _, _, account, rest = self.arn.split(":", 5)
+        name = rest.split("/")[1]
+        if role.startswith("arn:"):
+            parts = role.split(":", 5)
+            return parts[4] == account and parts[5].split("/")[-1] == name
+        return role.split("/")[-1] == name
+
     def profile_values(self) -> dict[str, str | None]:
         """The keys written into the credentials file's session profile."""
         return {

@@ -20,7 +20,13 @@ def run(args) -> int:
     common.refuse_aws_style_target(settings, files)
     common.refuse_unsafe_target(files.credentials_text or "", settings, overwrite)
     current = Session.from_profile(files.credentials.get(settings.profile))
-    if current and current.is_fresh(settings.refresh_margin) and not getattr(args, "force", False):
+    wanted = getattr(args, "role", None)  # a role asked for on the command line must be the one we have
+    if (
+        current
+        and current.is_fresh(settings.refresh_margin)
+        and current.is_for_role(wanted)
+        and not getattr(args, "force", False)
+    ):
         print(
             f"The profile [{settings.profile}] is valid until {format_time(current.expiration)} "
             f"({describe_left(current.seconds_left())}); nothing to do (--force refreshes it)"
