@@ -70,17 +70,19 @@ class Bench:
         Path(self.env["AWS_CONFIG_FILE"]).write_text(self.config)
         return identity
 
-    def time_command(self, argv_for_run) -> float:
-        """Median seconds over the repeats."""
-        times = []
+    def time_commands(self, commands: dict) -> dict[str, float]:
+        """Median seconds of each command; the commands take turns, so drift in the
+        machine's speed affects them all alike. `commands` maps a name to argv_for_run(n)."""
+        times: dict[str, list[float]] = {name: [] for name in commands}
         for n in range(self.repeats):
-            argv = argv_for_run(n)
-            start = time.perf_counter()
-            proc = subprocess.run(argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            times.append(time.perf_counter() - start)
-            if proc.returncode != 0:
-                raise SystemExit(f"benchmark command failed: {argv}: {proc.stderr.decode()}")
-        return statistics.median(times)
+            for name, argv_for_run in commands.items():
+                argv = argv_for_run(n)
+                start = time.perf_counter()
+                proc = subprocess.run(argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                times[name].append(time.perf_counter() - start)
+                if proc.returncode != 0:
+                    raise SystemExit(f"benchmark command failed: {argv}: {proc.stderr.decode()}")
+        return {name: statistics.median(values) for name, values in times.items()}
 
     def peak_rss(self, argv) -> int:
         """The command's own peak RSS in KiB, read by a small launcher: a child forked from
@@ -90,6 +92,13 @@ class Bench:
         ).stdout
         return int(out.strip() or 0)
 
+    def botocore_note(self, args) -> str:
+        """Whether the command imported botocore, read from -X importtime."""
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", TOOL, *args], env=self.env, capture_output=True, text=True
+        )
+        return "botocore imported" if "botocore" in result.stderr else "botocore not imported"
+
     def row(self, name: str, seconds: float, baseline: float, baseline_name: str, note: str = "") -> None:
         self.rows.append((name, f"{seconds * 1000:.0f} ms", f"{seconds / baseline:.2f}x {baseline_name}", note))
 
@@ -97,13 +106,6 @@ class Bench:
         return len([r for r in self.aws.requests() if action in (None, r["action"])])
 
     def run(self) -> None:
-        python = [sys.executable, "-c", "pass"]
-        base = self.time_command(lambda n: python)
-        self.rows.append(("`python -c pass` (baseline)", f"{base * 1000:.0f} ms", "1.00x", ""))
-        for label, args in [("--help", ["--help"]), ("status", ["status"]), ("policy", ["policy"])]:
-            t = self.time_command(lambda n, a=args: [TOOL, *a])
-            self.row(f"`{label}`", t, base, "python", "no AWS call, botocore not imported")
-
         cached = self.add_source("cached")
         subprocess.run(
             [TOOL, "credential-process", "-p", "cached-tf", "--code", cached.totp()],
@@ -111,16 +113,31 @@ class Bench:
             check=True,
             capture_output=True,
         )
+        fast = {
+            "python": [sys.executable, "-c", "pass"],
+            "`--help`": [TOOL, "--help"],
+            "`status`": [TOOL, "status"],
+            "`policy`": [TOOL, "policy"],
+            "cached `credential-process`": [TOOL, "credential-process", "-p", "cached-tf"],
+        }
         self.aws.reset_requests()
-        t = self.time_command(lambda n: [TOOL, "credential-process", "-p", "cached-tf"])
-        self.row("cached `credential-process`", t, base, "python", f"{self.requests()} requests")
+        medians = self.time_commands({name: (lambda n, a=argv: a) for name, argv in fast.items()})
+        requests = self.requests()
+        base = medians.pop("python")
+        self.rows.append(("`python -c pass` (baseline)", f"{base * 1000:.0f} ms", "1.00x", ""))
+        for name, seconds in medians.items():
+            note = self.botocore_note(fast[name][1:])
+            if "credential-process" in name:
+                note = f"{requests} requests, {note}"
+            self.row(name, seconds, base, "python", note)
 
-        # A configured refresh: a fresh user per repeat, so every run has an unspent code.
-        cli_users = [self.add_source(f"cli{n}") for n in range(self.repeats + 1)]
+        # A configured refresh against the AWS CLI doing the same AssumeRole; a fresh user per
+        # repeat, so every run has an unspent code.
+        cli_users = [self.add_source(f"cli{n}") for n in range(self.repeats)]
         tool_users = [self.add_source(f"r{n}") for n in range(self.repeats + 1)]
-        self.aws.reset_requests()
-        cli = self.time_command(
-            lambda n: [
+
+        def cli(n):
+            return [
                 AWS_CLI,
                 "sts",
                 "assume-role",
@@ -135,20 +152,33 @@ class Bench:
                 "--token-code",
                 cli_users[n].totp(),
             ]
-        )
-        cli_requests = self.requests() / self.repeats
-        self.rows.append(
-            ("`aws sts assume-role` (baseline)", f"{cli * 1000:.0f} ms", "1.00x", f"{cli_requests:g} requests")
-        )
-        self.aws.reset_requests()
 
         def refresh(n):
             return [TOOL, "-p", f"r{n}-tf", "--force", "--code", tool_users[n].totp()]
 
-        t = self.time_command(refresh)
-        per_run = self.requests() / self.repeats
+        self.aws.reset_requests()
+        medians = self.time_commands({"cli": cli, "refresh": refresh})
+        keys = {u.access_key_id for u in tool_users}
+        ours = [r["action"] for r in self.aws.requests() if r["key"] in keys]
+        cli_keys = {u.access_key_id for u in cli_users}
+        theirs = [r["action"] for r in self.aws.requests() if r["key"] in cli_keys]
         rss = self.peak_rss(refresh(self.repeats))
-        self.row("configured refresh", t, cli, "aws cli", f"{per_run:g} requests; peak RSS {rss / 1024:.0f} MiB")
+        self.rows.append(
+            (
+                "`aws sts assume-role` (baseline)",
+                f"{medians['cli'] * 1000:.0f} ms",
+                "1.00x",
+                f"{len(theirs) / self.repeats:g} requests per run",
+            )
+        )
+        self.row(
+            "configured refresh",
+            medians["refresh"],
+            medians["cli"],
+            "aws cli",
+            f"{len(ours) / self.repeats:g} requests per run ({', '.join(sorted(set(ours)))}); "
+            f"peak RSS {rss / 1024:.0f} MiB",
+        )
 
         first = self.add_source("first")
         self.aws.reset_requests()

@@ -7,7 +7,9 @@ only when an AWS call is really needed.
 
 from __future__ import annotations
 
+import importlib
 import os
+import threading
 
 from . import mfa, sessions, storage
 from .errors import MfaError, RoleError
@@ -36,6 +38,11 @@ def from_sts(request: Request) -> Session:
     """A new session from AWS: at most ListMFADevices + GetRole + one STS call."""
     settings = request.settings
     duration = settings.effective_duration()  # validated before any network call
+    loading = _import_aws_in_background()
+    early_code = None
+    if _nothing_to_discover(request):
+        early_code = request.code(settings.mfa_serial)  # typed while botocore loads
+    loading.join()
     from .aws import Aws  # botocore: only on this path
 
     aws = Aws(settings, request.files.has_profile(settings.source_profile))
@@ -54,7 +61,7 @@ def from_sts(request: Request) -> Session:
         request.remembered["mfa_serial"] = serial
 
     if settings.no_role:
-        session = aws.get_session_token(duration, serial, request.code(serial))
+        session = aws.get_session_token(duration, serial, early_code or request.code(serial))
         session.arn = _user_arn(serial)
         return session
 
@@ -74,7 +81,22 @@ def from_sts(request: Request) -> Session:
     if settings.mfa_session:
         mfa_session = mfa_session_for(request, aws, serial)
         return aws.assume_role(role_arn, name, duration, credentials=mfa_session)
-    return aws.assume_role(role_arn, name, duration, serial, request.code(serial))
+    return aws.assume_role(role_arn, name, duration, serial, early_code or request.code(serial))
+
+
+def _import_aws_in_background() -> threading.Thread:
+    """Start importing botocore (about 0.2 s of CPU) so that it overlaps with a prompt."""
+    thread = threading.Thread(target=importlib.import_module, args=(f"{__package__}.aws",), daemon=True)
+    thread.start()
+    return thread
+
+
+def _nothing_to_discover(request: Request) -> bool:
+    """Whether the code can be asked for at once: device and role known, no MFA session cache."""
+    s = request.settings
+    known_role = s.no_role or bool(s.role_arn)
+    has_source = request.files.has_profile(s.source_profile) or bool(os.environ.get("AWS_ACCESS_KEY_ID"))
+    return bool(s.mfa_serial) and known_role and not s.mfa_session and has_source
 
 
 def mfa_session_for(request: Request, aws, serial: str) -> Session:
