@@ -207,8 +207,9 @@ def test_region_precedence_flag_env_config(home):
 
 
 def test_source_region_used_when_profile_has_none(home):
+    home.credentials.write_text(home.credentials.read_text().replace("region = us-east-1", "region = eu-north-1"))
     assert home.run("--role", "TerraformRole", "--code", home.code(), env={"AWS_DEFAULT_REGION": ""}).returncode == 0
-    assert written(home)["region"] == "us-east-1"
+    assert written(home)["region"] == "eu-north-1"
 
 
 def test_flags_beat_config(home):

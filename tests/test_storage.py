@@ -110,6 +110,8 @@ def test_sigkill_at_any_point_leaves_old_or_new_content(tmp_path):
         for leftover in os.listdir(tmp_path):
             mode = stat.S_IMODE((tmp_path / leftover).stat().st_mode)
             assert mode & 0o077 == 0, f"{leftover} is readable by others"
+    storage.update_file(str(path), lambda t: t)
+    assert os.listdir(tmp_path) == ["credentials"], "the next write removes what killed writers left"
 
 
 READ_ONLY_WRITER = """

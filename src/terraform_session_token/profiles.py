@@ -193,7 +193,8 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
         env_vars=("AWS_REGION", "AWS_DEFAULT_REGION"),
     )
     if not s.region:
-        s.region = files.config_for(s.source_profile).get("region")
+        source_values = {**files.credentials.get(s.source_profile, {}), **files.config_for(s.source_profile)}
+        s.region = source_values.get("region")  # botocore merges both files the same way
         origins["region"] = "source profile" if s.region else "default"
         s.region = s.region or DEFAULT_REGION
     # botocore itself honours AWS_ENDPOINT_URL*; the config value only applies without them.

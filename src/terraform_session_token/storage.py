@@ -106,6 +106,16 @@ def atomic_write(path: str, text: str) -> None:
         os.close(dir_fd)
 
 
+def _remove_stale_temporaries(real: str) -> None:
+    """Temp files of writers killed mid-write (0600, so never exposed): safe to remove under the lock."""
+    directory, base = os.path.split(real)
+    prefix = f".{base}."
+    for name in os.listdir(directory):
+        if name.startswith(prefix) and name.endswith(".tmp"):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(directory, name))
+
+
 def update_file(path: str, edit: Callable[[str], str]) -> tuple[str | None, str]:
     """Under the directory lock, read the file, apply `edit` to its text and write it back.
 
@@ -115,6 +125,7 @@ def update_file(path: str, edit: Callable[[str], str]) -> tuple[str | None, str]
     directory = os.path.dirname(real)
     ensure_private_dir(directory)
     with directory_locked(directory):
+        _remove_stale_temporaries(real)
         old = read_text(real)
         new = edit(old or "")
         if new != (old or "") or old is None:
