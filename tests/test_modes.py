@@ -204,3 +204,12 @@ def test_cache_files_are_private(home):
     assert home.run("env", "-p", "x", "--role", "TerraformRole", "--code", home.code()).returncode == 0
     assert oct(home.cache.stat().st_mode & 0o777) == "0o700"
     assert oct((home.cache / "x.json").stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_session_written_by_the_classic_flow_serves_exec_without_a_code(home, local_aws):
+    assert home.run("--role", "TerraformRole", "--code", home.code()).returncode == 0
+    local_aws.reset_requests()
+    child = home.run("exec", "--", sys.executable, "-c", WHOAMI)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.splitlines()[0] == expected(home)
+    assert local_aws.actions() == ["GetCallerIdentity"], "only the child's own call"

@@ -130,6 +130,11 @@ def cached_or_new(request: Request, force: bool = False) -> Session:
     cached = sessions.read_cached(settings.profile)
     if usable(cached):
         return cached
+    if request.files.is_managed(settings.profile):
+        # A session the classic flow wrote for this profile serves exec/env/credential-process too.
+        written = Session.from_profile(request.files.credentials[settings.profile])
+        if usable(written):
+            return written
     lock = os.path.join(sessions.cache_dir(), settings.profile + ".lock")
     with storage.locked(lock):
         cached = sessions.read_cached(settings.profile)
