@@ -211,6 +211,8 @@ CATALOGUE = {
     "session profile is the source profile": (plain("-p", "default", "--code", "CODE"), 2, "both [default]"),
     "profile name that would inject": (plain("-p", "a]b", "--code", "CODE"), 2, "invalid profile name"),
     "assume-role profile in the config": (_aws_style, 3, "assume that role themselves"),
+    "invalid flag value": (plain("-d", "abc"), 2, "invalid int value"),
+    "unknown flag": (plain("--no-such-flag"), 2, "unrecognized arguments"),
     "mfa_process fails": (plain("--role", "TerraformRole", "--mfa-process", "exit 1"), 6, "mfa_process failed"),
 }
 

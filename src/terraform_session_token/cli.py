@@ -98,7 +98,15 @@ class _Formatter(argparse.HelpFormatter):
         super().__init__(prog, **kwargs)
 
 
-class _CommandParser(argparse.ArgumentParser):
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, like every other failure."""
+
+    def error(self, message: str):
+        command = f"{PROG} {getattr(self, '_command', '')}".strip()
+        self.exit(2, f"{PROG}: error: {message} (see: {command} --help)\n")
+
+
+class _CommandParser(_Parser):
     """A subcommand's parser that adds its options only when it is the command being run.
 
     Importing every command module to build the whole tree would cost start-up time on
@@ -127,7 +135,7 @@ class _CommandParser(argparse.ArgumentParser):
 
 def build_parser(complete: bool = False) -> argparse.ArgumentParser:
     """The argparse tree; `complete` fills in every subcommand (for shell completion)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         usage=USAGE,
         formatter_class=_Formatter,
