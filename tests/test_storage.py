@@ -204,3 +204,13 @@ def test_unreadable_file_is_reported(unprivileged):
     result = run(UNREADABLE_READER, owned=False)
     assert result.returncode == 3, result.stderr
     assert "permission denied" in result.stdout
+
+
+def test_existing_file_keeps_its_owner(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("changing a file's owner needs root")
+    path = tmp_path / "credentials"
+    path.write_text("[a]\nx = 1\n")
+    os.chown(path, 65534, 65534)
+    storage.update_file(str(path), lambda t: t + "[b]\ny = 2\n")
+    assert (path.stat().st_uid, path.stat().st_gid) == (65534, 65534)
