@@ -28,7 +28,6 @@ class Request:
         self.prompter = prompter
         self.code_flag = code_flag
         self.remembered: dict[str, str] = {}  # what discovery found, for the config file
-        self.sts_requests = 0
 
     def code(self, serial: str) -> str:
         return mfa.get_code(serial, self.code_flag, self.settings.mfa_process, self.prompter)
