@@ -10,12 +10,29 @@ import os
 import warnings
 
 import botocore.exceptions
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
 from .errors import AwsError, ConfigError, CredentialsError, MfaError, NetworkError, RoleError, ToolError, UsageError
 from .profiles import Settings
 from .sessions import Session
+
+SERVICES = ("sts", "iam")
+
+
+class _KnownServicesLoader(botocore.loaders.Loader):
+    """botocore's data loader, told which services exist instead of listing its ~400 model
+    directories on every client creation (about 30 ms of a refresh). Models load as usual."""
+
+    def list_available_services(self, type_name):
+        return list(SERVICES)
+
+
+def _install_loader(session) -> None:
+    paths = session.get_config_variable("data_path")  # AWS_DATA_PATH keeps working
+    extra = [os.path.expanduser(p) for p in paths.split(os.pathsep)] if paths else []
+    session.register_component("data_loader", _KnownServicesLoader(extra_search_paths=extra))
 
 
 class Aws:
@@ -32,6 +49,7 @@ class Aws:
                 os.environ.pop("AWS_PROFILE", None)
                 os.environ.pop("AWS_DEFAULT_PROFILE", None)
                 self.session = botocore.session.Session()
+            _install_loader(self.session)
             if settings.sts_regional_endpoints:
                 self.session.set_config_variable("sts_regional_endpoints", settings.sts_regional_endpoints)
             self._clients: dict[str, object] = {}
