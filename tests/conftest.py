@@ -73,6 +73,17 @@ class Home:
     def code(self):
         return self.identity.fresh_code()
 
+    def switch_identity(self, identity) -> None:
+        """Make [default] another user's keys. A user has only three acceptable codes at a
+        time (previous, current, next step), and the previous one may expire in flight."""
+        text = self.credentials.read_text()
+        text = text.replace(self.identity.access_key_id, identity.access_key_id)
+        text = text.replace(self.identity.secret_access_key, identity.secret_access_key)
+        self.credentials.write_text(text)
+        if self.config.exists():  # a device remembered by an earlier run
+            self.config.write_text(self.config.read_text().replace(self.identity.serial, identity.serial))
+        self.identity = identity
+
 
 def clean_environment(home: Path, endpoint: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

@@ -195,12 +195,13 @@ def test_shared_credentials_and_config_file_variables(home, tmp_path):
     assert not home.credentials.exists()
 
 
-def test_region_precedence_flag_env_config(home):
-    configure(home, session_role_arn=ROLE, mfa_serial=home.identity.serial, region="eu-central-1")
+def test_region_precedence_flag_env_config(home, local_aws):
+    configure(home, session_role_arn=ROLE, region="eu-central-1")
     assert home.run("--code", home.code()).returncode == 0
     assert written(home)["region"] == "eu-central-1"
     assert home.run("--force", "--code", home.code(), env={"AWS_REGION": "ap-south-1"}).returncode == 0
     assert written(home)["region"] == "ap-south-1"
+    home.switch_identity(local_aws.new_identity())
     result = home.run("--force", "--region", "sa-east-1", "--code", home.code(), env={"AWS_REGION": "ap-south-1"})
     assert result.returncode == 0, result.stderr
     assert written(home)["region"] == "sa-east-1"
@@ -218,8 +219,8 @@ def test_flags_beat_config(home):
     assert result.returncode == 0, result.stderr
 
 
-def test_ca_bundle_env_and_flag_and_no_verify(home, tls_aws):
-    configure(home, session_role_arn=ROLE, mfa_serial=home.identity.serial)
+def test_ca_bundle_env_and_flag_and_no_verify(home, tls_aws, local_aws):
+    configure(home, session_role_arn=ROLE)
     env = {"AWS_ENDPOINT_URL": tls_aws.endpoint}
     refused = home.run("--code", "123456", env=env)  # TLS fails before any code is looked at
     assert refused.returncode == 8 and "--ca-bundle" in refused.stderr
@@ -227,6 +228,7 @@ def test_ca_bundle_env_and_flag_and_no_verify(home, tls_aws):
     assert by_env.returncode == 0, by_env.stderr
     by_flag = home.run("--force", "--ca-bundle", tls_aws.ca_bundle, "--code", home.code(), env=env)
     assert by_flag.returncode == 0, by_flag.stderr
+    home.switch_identity(local_aws.new_identity())
     insecure = home.run("--force", "-v", "--code", home.code(), env=env)
     assert insecure.returncode == 0 and "not recommended" in insecure.stderr
 
