@@ -70,6 +70,18 @@ class Home:
             [AWS_CLI, *args], capture_output=True, text=True, env={**self.env, **(env or {})}, timeout=60
         )
 
+    def sts_client(self):
+        """A boto3 STS client with this home's long-term keys, against the local AWS."""
+        import boto3
+
+        return boto3.client(
+            "sts",
+            region_name="us-east-1",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=self.identity.access_key_id,
+            aws_secret_access_key=self.identity.secret_access_key,
+        )
+
     def code(self):
         return self.identity.fresh_code()
 

@@ -16,7 +16,6 @@ import select
 import signal
 from pathlib import Path
 
-import boto3
 import pytest
 from conftest import TOOL
 
@@ -109,14 +108,7 @@ def _keys_missing(home, aws):
 
 
 def _expired_source(home, aws):
-    sts = boto3.client(
-        "sts",
-        region_name="us-east-1",
-        endpoint_url=aws.endpoint,
-        aws_access_key_id=home.identity.access_key_id,
-        aws_secret_access_key=home.identity.secret_access_key,
-    )
-    creds = sts.get_session_token()["Credentials"]
+    creds = home.sts_client().get_session_token()["Credentials"]
     aws.expire(creds["AccessKeyId"])
     with_default(home, keys(creds))
     return ["--role", "TerraformRole", "--serial", home.identity.serial, "--code", home.code()], {}
