@@ -104,6 +104,22 @@ class _Fault(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def _error_body(service: str, fault: _Fault) -> tuple[bytes, str]:
+    """The error document in the shape `service` uses on AWS (query XML, S3 XML, DynamoDB JSON)."""
+    message = fault.message.replace("&", "&amp;").replace("<", "&lt;")
+    if service == "s3":
+        code = {"InvalidClientTokenId": "InvalidAccessKeyId"}.get(fault.code, fault.code)
+        body = f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{uuid.uuid4()}</RequestId></Error>"
+        return body.encode(), "application/xml"
+    if service == "dynamodb":
+        code = {"ExpiredToken": "ExpiredTokenException", "InvalidClientTokenId": "UnrecognizedClientException"}.get(
+            fault.code, fault.code
+        )
+        body = json.dumps({"__type": f"com.amazon.coral.service#{code}", "message": fault.message})
+        return body.encode(), "application/x-amz-json-1.0"
+    return _xml_error(IAM_NS if service == "iam" else STS_NS, fault), "text/xml"
+
+
 def _xml_error(namespace: str, fault: _Fault) -> bytes:
     kind = "Sender" if fault.status < 500 else "Receiver"
     message = fault.message.replace("&", "&amp;").replace("<", "&lt;")
@@ -118,11 +134,20 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _iso_precise(ts: float) -> str:
+    """Milliseconds, as STS can send them: sessions of a few seconds need them."""
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 class Rules:
     """The WSGI layer: counts requests, applies the rules, then hands over to moto."""
 
-    def __init__(self, app):
+    def __init__(self, app, session_lifetime: float | None = None, mfa_session_lifetime: float | None = None):
         self.app = app
+        # The expiring mode: sessions really end this many seconds after they are issued,
+        # whatever DurationSeconds asked for, and their Expiration says so.
+        self.session_lifetime = session_lifetime
+        self.mfa_session_lifetime = mfa_session_lifetime
         self.lock = threading.Lock()
         self.requests: list[dict] = []
         self.temporary: dict[str, Principal] = {}
@@ -292,7 +317,7 @@ class Rules:
         key_id = "ASIA" + "".join(secrets.choice(string.ascii_uppercase + "234567") for _ in range(16))
         secret = secrets.token_urlsafe(30)[:40]
         token = "FwoGZXIvYXdzE" + secrets.token_urlsafe(120)
-        expires = time.time() + duration
+        expires = time.time() + (self.mfa_session_lifetime or duration)
         with self.lock:
             self.temporary[key_id] = Principal(
                 user.account_id, user.arn, user.name, expires, mfa_at, chained=False, session_token=token
@@ -314,15 +339,18 @@ class Rules:
             f"</GetCallerIdentityResponse>"
         ).encode()
 
-    def _remember_role_session(self, body: bytes, form: dict) -> None:
+    def _remember_role_session(self, body: bytes, form: dict) -> bytes:
         text = body.decode()
         key = re.search(r"<AccessKeyId>([^<]+)</AccessKeyId>", text)
         expiry = re.search(r"<Expiration>([^<]+)</Expiration>", text)
         arn = re.search(r"<Arn>([^<]+)</Arn>", text)
         token = re.search(r"<SessionToken>([^<]+)</SessionToken>", text)
         if not (key and expiry and arn):
-            return
+            return body
         expires = datetime.fromisoformat(expiry.group(1).replace("Z", "+00:00")).timestamp()
+        if self.session_lifetime:
+            expires = time.time() + self.session_lifetime
+            text = text.replace(expiry.group(0), f"<Expiration>{_iso_precise(expires)}</Expiration>")
         mfa_at = self._param(form, "_mfa_at")
         with self.lock:
             self.temporary[key.group(1)] = Principal(
@@ -334,6 +362,7 @@ class Rules:
                 chained=True,
                 session_token=token.group(1) if token else "",
             )
+        return text.encode()
 
     # -- WSGI ----------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -347,9 +376,11 @@ class Rules:
         key_id, service = (scope.group(1), scope.group(3)) if scope else ("", "")
         form = parse_qs(body.decode(errors="replace"), keep_blank_values=True)
         action = self._param(form, "Action") or environ.get("HTTP_X_AMZ_TARGET", "")
+        if service == "s3":
+            action = f"{environ.get('REQUEST_METHOD', '')} {path}"
+        record = {"service": service, "action": action, "key": key_id, "time": time.time(), "error": ""}
         with self.lock:
-            self.requests.append({"service": service, "action": action, "key": key_id})
-        namespace = IAM_NS if service == "iam" else STS_NS
+            self.requests.append(record)
         try:
             if self.faults:
                 with self.lock:
@@ -359,7 +390,7 @@ class Rules:
             if key_id and principal is None and user is None:
                 raise _Fault(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
             if principal:
-                if principal.expires < time.time():
+                if principal.expires <= time.time():
                     raise _Fault(400, "ExpiredToken", "The security token included in the request is expired")
                 if environ.get("HTTP_X_AMZ_SECURITY_TOKEN") != principal.session_token:
                     raise _Fault(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
@@ -378,7 +409,9 @@ class Rules:
                 if name:
                     body = (body.decode() + "&" + urlencode({"UserName": name})).encode()
         except _Fault as fault:
-            return self._respond(start_response, fault.status, _xml_error(namespace, fault))
+            record["error"] = fault.code
+            body, content_type = _error_body(service, fault)
+            return self._respond(start_response, fault.status, body, content_type)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         if service == "sts" and action == "AssumeRole":
@@ -392,7 +425,7 @@ class Rules:
             result = b"".join(itertools.chain(self.app(environ, capture), chunks))
             status, headers = status_holder[0]
             if status.startswith("200"):
-                self._remember_role_session(result, form)
+                result = self._remember_role_session(result, form)
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
             start_response(status, headers + [("Content-Length", str(len(result)))])
             return [result]
@@ -435,9 +468,22 @@ class _QuietHandler(WSGIRequestHandler):
 class LocalAws:
     """The local AWS, provisioned with the original README's setup, on 127.0.0.1."""
 
-    def __init__(self, port: int = 0, ssl_context=None):
-        """`ssl_context`: (certfile, keyfile) to serve HTTPS, for TLS and CA-bundle tests."""
-        self.rules = Rules(DomainDispatcherApplication(create_backend_app))
+    def __init__(
+        self,
+        port: int = 0,
+        ssl_context=None,
+        session_lifetime: float | None = None,
+        mfa_session_lifetime: float | None = None,
+    ):
+        """`ssl_context`: (certfile, keyfile) to serve HTTPS, for TLS and CA-bundle tests.
+
+        `session_lifetime`: the expiring mode. Every role session really expires that many
+        seconds after it is issued (its Expiration says so) and a request signed with it
+        afterwards gets ExpiredToken. `mfa_session_lifetime` does the same for
+        GetSessionToken; by default those last what DurationSeconds asked for.
+        """
+        app = DomainDispatcherApplication(create_backend_app)
+        self.rules = Rules(app, session_lifetime, mfa_session_lifetime)
         self.rules.admin = self._admin
         self._tls = ssl_context is not None
         self._server = make_server(
@@ -516,6 +562,37 @@ class LocalAws:
             identity.seeds[device.serial_number] = device.base32_string_seed
         self.identities[name] = identity
         return identity
+
+    def create_state_backend(self, bucket: str, table: str, account: str = ACCOUNT) -> None:
+        """An S3 bucket and a DynamoDB lock table for Terraform's S3 backend (no request recorded)."""
+        from moto.dynamodb.models import dynamodb_backends
+        from moto.s3.models import s3_backends
+
+        s3 = s3_backends[account]["aws"]
+        if bucket not in s3.buckets:
+            s3.create_bucket(bucket, REGION)
+        dynamodb = dynamodb_backends[account][REGION]
+        if table not in dynamodb.tables:
+            dynamodb.create_table(
+                table,
+                schema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+                throughput=None,
+                attr=[{"AttributeName": "LockID", "AttributeType": "S"}],
+                global_indexes=None,
+                indexes=None,
+                streams=None,
+                billing_mode="PAY_PER_REQUEST",
+                sse_specification=None,
+                tags=[],
+                deletion_protection_enabled=False,
+                warm_throughput=None,
+            )
+
+    def put_object(self, bucket: str, key: str, body: bytes, account: str = ACCOUNT) -> None:
+        """Seed an object (a state another stack wrote) without a recorded request."""
+        from moto.s3.models import s3_backends
+
+        s3_backends[account]["aws"].put_object(bucket, key, body)
 
     # -- observation -------------------------------------------------------------
     def requests(self, service: str | None = None) -> list[dict]:

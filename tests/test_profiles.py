@@ -74,9 +74,9 @@ def test_unexpired_profile_makes_no_request_and_asks_nothing(home, local_aws):
 
 
 def test_refresh_margin_makes_an_almost_expired_session_refresh(home, local_aws):
-    assert home.run("--role", "TerraformRole", "--code", home.code()).returncode == 0
+    assert home.run("--role", "TerraformRole", "-d", "900", "--code", home.code()).returncode == 0
     local_aws.reset_requests()
-    result = home.run("--margin", "3700", "--code", home.code())
+    result = home.run("--margin", "1000", "--code", home.code())
     assert result.returncode == 0, result.stderr
     assert local_aws.actions() == ["AssumeRole"]
 

@@ -65,6 +65,13 @@ def add_session_options(parser: argparse.ArgumentParser, nested: bool) -> None:
         "--mfa-session", action="store_true", help="reuse one MFA session (GetSessionToken) for its lifetime", **d
     )
     parser.add_argument(
+        "--mfa-session-duration",
+        type=int,
+        metavar="SECONDS",
+        help="length of the MFA session (default 43200, at most 129600 = 36 h)",
+        **d,
+    )
+    parser.add_argument(
         "--no-role", action="store_true", help="no role: GetSessionToken with MFA for the IAM user itself", **d
     )
     parser.add_argument("--session-name", metavar="NAME", help="RoleSessionName (default: your IAM user name)", **d)
@@ -145,6 +152,11 @@ def build_parser(complete: bool = False) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks (never secrets)")
     add_session_options(parser, nested=False)
+    parser.add_argument(
+        "--min-left",
+        metavar="DURATION",
+        help="how long the session must still last, e.g. 2h: refresh first when less is left",
+    )
     sub = parser.add_subparsers(dest="command", metavar="command", title="commands", parser_class=_CommandParser)
     for name, (_, summary) in COMMANDS.items():
         p = sub.add_parser(name, help=summary, description=summary, command=name, formatter_class=_Formatter)

@@ -52,14 +52,26 @@ class Prompter:
             out.write(text + "\n")
             out.flush()
 
-    def ask(self, prompt: str) -> str | None:
-        """One answer, or None at end of input."""
+    def ask(self, prompt: str, timeout: float | None = None) -> str | None:
+        """One answer, or None at end of input; MfaError when `timeout` seconds pass first."""
         if self.use_tty:
             self._open()
             if self._tty is None:
                 return None
             self._tty_out.write(prompt)
             self._tty_out.flush()
+            if timeout is not None:
+                import select
+
+                ready, _, _ = select.select([self._tty], [], [], timeout)
+                if not ready:
+                    self._tty_out.write("\n")
+                    self._tty_out.flush()
+                    raise MfaError(
+                        f"no MFA code was typed within {timeout:.0f} s "
+                        "(the AWS SDK stops a credential_process after 60 s)",
+                        "run 'terraform-session-token exec -- ...' or the classic flow first, or set mfa_process",
+                    )
             line = self._tty.readline()
         else:
             sys.stdout.write(prompt)
@@ -83,21 +95,22 @@ def check_code(code: str, where: str) -> str:
     return code
 
 
-def code_from_process(command: str) -> str:
+def code_from_process(command: str, timeout: float | None = None) -> str:
     """Run mfa_process (through the shell) and take the 6-digit code it prints."""
     import subprocess
 
+    limit = PROCESS_TIMEOUT if timeout is None else max(min(timeout, PROCESS_TIMEOUT), 1)
     try:
         done = subprocess.run(
             command,
             shell=True,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            timeout=PROCESS_TIMEOUT,
+            timeout=limit,
             text=True,
         )
     except subprocess.TimeoutExpired:
-        raise MfaError(f"mfa_process did not finish within {PROCESS_TIMEOUT} s", f"check: {command}")
+        raise MfaError(f"mfa_process did not finish within {limit:.0f} s", f"check: {command}")
     if done.returncode != 0:
         raise MfaError(f"mfa_process failed with exit code {done.returncode}", f"run it by hand: {command}")
     codes = [line.strip() for line in done.stdout.splitlines() if CODE.match(line.strip())]
@@ -106,7 +119,9 @@ def code_from_process(command: str) -> str:
     return codes[-1]
 
 
-def get_code(serial: str, code_flag: str | None, mfa_process: str | None, prompter: Prompter) -> str:
+def get_code(
+    serial: str, code_flag: str | None, mfa_process: str | None, prompter: Prompter, timeout: float | None = None
+) -> str:
     """The MFA code for `serial`, from the first source that is set."""
     if code_flag == "-":
         line = sys.stdin.readline()
@@ -116,7 +131,7 @@ def get_code(serial: str, code_flag: str | None, mfa_process: str | None, prompt
     if code_flag:
         return check_code(code_flag, "--code")
     if mfa_process:
-        return code_from_process(mfa_process)
+        return code_from_process(mfa_process, timeout)
     if not prompter.available:
         raise MfaError(
             "an MFA code is needed but there is no terminal to ask on",
@@ -124,9 +139,9 @@ def get_code(serial: str, code_flag: str | None, mfa_process: str | None, prompt
         )
     attempts = ATTEMPTS if prompter.interactive else 1
     for _ in range(attempts):
-        answer = prompter.ask("Code: ")
+        answer = prompter.ask("Code: ", timeout)
         while answer is not None and not answer.strip() and not prompter.interactive:
-            answer = prompter.ask("Code: ")  # piped input: blank lines are answers to other prompts
+            answer = prompter.ask("Code: ", timeout)  # piped input: blank lines are answers to other prompts
         if answer is None:
             raise MfaError("no MFA code: input ended before one was given", "run again and type the code")
         if CODE.match(answer.strip()):

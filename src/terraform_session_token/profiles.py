@@ -19,6 +19,8 @@ DEFAULT_MARGIN = 300
 ROLE_DURATION = (900, 43200, 3600)  # low, high, default
 USER_DURATION = (900, 129600, 43200)
 ROLE_CHAINING_LIMIT = 3600
+MFA_SESSION_DURATION = 43200  # one code a day: a 12-hour MFA session unless configured
+DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?", re.ASCII)
 ARN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}):role/(.+)$")
 SERIAL = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):mfa/(.+)$")
 ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_IAM")
@@ -109,6 +111,8 @@ class Settings:
         self.mfa_session = False
         self.no_role = False
         self.refresh_margin = DEFAULT_MARGIN
+        self.mfa_session_duration = MFA_SESSION_DURATION
+        self.min_left: int | None = None  # --min-left: what a long run needs, in seconds
         self.aws_style_role = False  # the config section has role_arn + source_profile
         self.origins: dict[str, str] = {}
 
@@ -129,6 +133,11 @@ class Settings:
                 f"duration {duration} s is out of range for {kind}",
                 f"use -d between {low} and {high} seconds",
             )
+        if self.refresh_margin >= duration:
+            raise UsageError(
+                f"the refresh margin ({self.refresh_margin} s) is not shorter than the session ({duration} s)",
+                "use a smaller --margin or session_refresh_margin",
+            )
         if self.mfa_session and not self.no_role and duration > ROLE_CHAINING_LIMIT:
             raise UsageError(
                 f"duration {duration} s is not possible with mfa_session: AWS caps a role "
@@ -136,6 +145,15 @@ class Settings:
                 f"use -d {ROLE_CHAINING_LIMIT} or less, or turn mfa_session off for this profile",
             )
         return duration
+
+
+def parse_duration(text: str) -> int:
+    """Seconds from "3600", "90s", "15m", "2h", "1h30m" or "1d"; ValueError otherwise."""
+    m = DURATION.fullmatch(text.strip().lower()) if isinstance(text, str) else None
+    if not m or not text.strip() or not any(m.groups()):
+        raise ValueError(f"{text!r} is not a duration (e.g. 3600, 90m, 2h, 1h30m)")
+    days, hours, minutes, seconds = (int(g or 0) for g in m.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 
 
 def _bool(value: str | None) -> bool:
@@ -213,6 +231,25 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
     margin = _int("session_refresh_margin", conf.get("session_refresh_margin"), where)
     flag_margin = getattr(args, "margin", None)
     s.refresh_margin = flag_margin if flag_margin is not None else (margin if margin is not None else DEFAULT_MARGIN)
+    if s.refresh_margin < 0:
+        raise UsageError(f"the refresh margin {s.refresh_margin} s is negative", "use --margin 0 or more")
+    mfa_duration = getattr(args, "mfa_session_duration", None)
+    if mfa_duration is None:
+        mfa_duration = _int("mfa_session_duration", conf.get("mfa_session_duration"), where)
+    if mfa_duration is not None:
+        low, high, _ = USER_DURATION
+        if not low <= mfa_duration <= high:
+            raise UsageError(
+                f"an MFA session of {mfa_duration} s is out of range",
+                f"use between {low} and {high} seconds (36 h)",
+            )
+        s.mfa_session_duration = mfa_duration
+    min_left = getattr(args, "min_left", None)
+    if min_left is not None:
+        try:
+            s.min_left = parse_duration(min_left)
+        except ValueError as e:
+            raise UsageError(f"--min-left: {e}", "give how long your run needs, e.g. --min-left 2h")
     if s.role and s.role.startswith("arn:") and not ARN.match(s.role):
         raise UsageError(
             f"{s.role!r} is not an IAM role ARN", "use arn:PARTITION:iam::ACCOUNT:role/NAME or a role name"

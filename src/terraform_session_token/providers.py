@@ -10,27 +10,53 @@ from __future__ import annotations
 import importlib
 import os
 import threading
+import time
 
 from . import mfa, sessions, storage
 from .errors import MfaError, RoleError
-from .profiles import DEFAULT_ROLE, OWN_ROLE_KEY, OWN_SOURCE_KEY, USER_DURATION, AwsFiles, Settings, session_name_for
+from .profiles import (
+    DEFAULT_ROLE,
+    OWN_ROLE_KEY,
+    OWN_SOURCE_KEY,
+    USER_DURATION,
+    AwsFiles,
+    Settings,
+    session_name_for,
+)
 from .sessions import Session
-
-MFA_SESSION_DURATION = 43200  # one code a day: a 12-hour MFA session by default
 
 
 class Request:
     """One run's inputs to the providers: settings, files, and where a code may come from."""
 
-    def __init__(self, settings: Settings, files: AwsFiles, prompter: mfa.Prompter, code_flag: str | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        files: AwsFiles,
+        prompter: mfa.Prompter,
+        code_flag: str | None = None,
+        wait_limit: float | None = None,
+    ):
         self.settings = settings
         self.files = files
         self.prompter = prompter
         self.code_flag = code_flag
         self.remembered: dict[str, str] = {}  # what discovery found, for the config file
+        # How long this run may wait on a prompt or on another run's prompt (credential_process:
+        # the SDK kills it at 60 s); None waits as long as it takes.
+        self.deadline = time.monotonic() + wait_limit if wait_limit is not None else None
+        self.wait_limit = wait_limit
+        self.mfa_session_min_left = 0  # exec's endpoint: the MFA session must last the run
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else max(self.deadline - time.monotonic(), 0.0)
 
     def code(self, serial: str) -> str:
-        return mfa.get_code(serial, self.code_flag, self.settings.mfa_process, self.prompter)
+        return mfa.get_code(serial, self.code_flag, self.settings.mfa_process, self.prompter, self.remaining())
+
+    def lock(self, path: str):
+        """The lock that makes parallel callers share one refresh, waited on within the deadline."""
+        return storage.locked(path, timeout=self.remaining(), wait_limit=self.wait_limit)
 
 
 def from_sts(request: Request) -> Session:
@@ -78,7 +104,7 @@ def from_sts(request: Request) -> Session:
     name = session_name_for(settings, serial)
 
     if settings.mfa_session:
-        mfa_session = mfa_session_for(request, aws, serial)
+        mfa_session = mfa_session_for(request, aws, serial, request.mfa_session_min_left)
         return aws.assume_role(role_arn, name, duration, credentials=mfa_session)
     return aws.assume_role(role_arn, name, duration, serial, early_code or request.code(serial))
 
@@ -98,23 +124,24 @@ def _nothing_to_discover(request: Request) -> bool:
     return bool(s.mfa_serial) and known_role and not s.mfa_session and has_source
 
 
-def mfa_session_for(request: Request, aws, serial: str) -> Session:
-    """A cached MFA-authenticated GetSessionToken session, asking for a code only when it expired."""
+def mfa_session_for(request: Request, aws, serial: str, min_left: int = 0) -> Session:
+    """A cached MFA-authenticated GetSessionToken session, asking for a code only when it expired
+    (or, when `min_left` is given, when less than that is left of it)."""
     settings = request.settings
     name = sessions.mfa_cache_name(settings.source_profile, serial)
     lock = os.path.join(sessions.cache_dir(), name + ".lock")
-    with storage.locked(lock):
+    with request.lock(lock):
         cached = sessions.read_cached(name)
-        if cached and cached.is_fresh(settings.refresh_margin):
+        if cached and cached.is_fresh(max(settings.refresh_margin, min_left)):
             return cached
         low, high, _ = USER_DURATION
-        duration = min(max(MFA_SESSION_DURATION, low), high)
+        duration = min(max(settings.mfa_session_duration, low), high)
         session = aws.get_session_token(duration, serial, request.code(serial))
         sessions.write_cached(name, session)
         return session
 
 
-def cached_or_new(request: Request, force: bool = False) -> Session:
+def cached_or_new(request: Request, force: bool = False, min_left: int = 0) -> Session:
     """The profile's cached session while fresh, else a new one; parallel callers share one.
 
     The first caller takes the profile's lock and asks AWS; the others wait on the lock,
@@ -124,7 +151,12 @@ def cached_or_new(request: Request, force: bool = False) -> Session:
     wanted = settings.role if settings.origins.get("role") == "flag" else None
 
     def usable(cached: Session | None) -> bool:
-        return bool(cached and cached.is_fresh(settings.refresh_margin) and cached.is_for_role(wanted) and not force)
+        return bool(
+            cached
+            and cached.is_fresh(max(settings.refresh_margin, min_left))
+            and cached.is_for_role(wanted)
+            and not force
+        )
 
     cached = sessions.read_cached(settings.profile)
     if usable(cached):
@@ -135,7 +167,7 @@ def cached_or_new(request: Request, force: bool = False) -> Session:
         if usable(written):
             return written
     lock = os.path.join(sessions.cache_dir(), settings.profile + ".lock")
-    with storage.locked(lock):
+    with request.lock(lock):
         cached = sessions.read_cached(settings.profile)
         if usable(cached):
             return cached

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from . import storage
 from .errors import ConfigError
@@ -25,8 +25,12 @@ def parse_time(value: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def format_time(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def format_time(when: datetime, precise: bool = False) -> str:
+    """ISO 8601 UTC; `precise` keeps milliseconds (sessions of a few seconds in tests need them)."""
+    when = when.astimezone(timezone.utc)
+    if precise and when.microsecond:
+        return when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def describe_left(seconds: float) -> str:
@@ -94,21 +98,42 @@ class Session:
             return None
         return cls(*(values[k] for k in keys), expiration, values.get(ARN_KEY, ""), values.get("region", ""))
 
-    def process_json(self) -> str:
-        """AWS's credential_process output (Version 1)."""
+    def reported_expiration(self, early_by: float = 0) -> datetime:
+        """The expiry to tell an SDK: `early_by` seconds before the real one.
+
+        Terraform's SDKs fetch new credentials only once the old ones have expired; told
+        the refresh margin early, they come back while the session still has that long.
+        """
+        return self.expiration - timedelta(seconds=max(early_by, 0))
+
+    def process_json(self, early_by: float = 0) -> str:
+        """AWS's credential_process output (Version 1), expiring `early_by` seconds early."""
         return json.dumps(
             {
                 "Version": 1,
                 "AccessKeyId": self.access_key_id,
                 "SecretAccessKey": self.secret_access_key,
                 "SessionToken": self.session_token,
-                "Expiration": format_time(self.expiration),
+                "Expiration": format_time(self.reported_expiration(early_by)),
             }
         )
 
+    def container_json(self, early_by: float = 0) -> str:
+        """The container-credentials endpoint's document (what botocore and the Go SDKs read)."""
+        document = {
+            "AccessKeyId": self.access_key_id,
+            "SecretAccessKey": self.secret_access_key,
+            "Token": self.session_token,
+            "Expiration": format_time(self.reported_expiration(early_by)),
+        }
+        if self.arn:
+            document["RoleArn"] = self.arn
+        return json.dumps(document)
+
     def cache_json(self) -> str:
+        """The cache keeps the true expiry, to the second or finer."""
         data = json.loads(self.process_json())
-        data.update({"Arn": self.arn, "Region": self.region})
+        data.update({"Expiration": format_time(self.expiration, precise=True), "Arn": self.arn, "Region": self.region})
         return json.dumps(data)
 
     @classmethod

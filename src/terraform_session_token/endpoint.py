@@ -1,0 +1,111 @@
+"""exec's credential endpoint: the session served to the child in the container-credentials format.
+
+botocore, aws-sdk-go v1 and v2 (and so every Terraform) read AWS_CONTAINER_CREDENTIALS_FULL_URI
+plus AWS_CONTAINER_AUTHORIZATION_TOKEN, fetch credentials from there and come back when the
+Expiration they were told has passed. The endpoint listens on 127.0.0.1 only, on a random
+port, and answers only requests carrying this run's random token. Every answer is the
+session with more than the refresh margin left, refreshed (without a code while an MFA
+session lasts) when it has less, and reported as expiring that margin early.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import sys
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from .errors import ToolError
+from .sessions import Session
+
+PATH = "/credentials"
+
+
+class CredentialServer:
+    """A loopback HTTP server handing out `fetch()`'s session to holders of the token."""
+
+    def __init__(self, fetch: Callable[[], Session], early_by: float, on_error: Callable[[str], None] | None = None):
+        self.token = secrets.token_urlsafe(32)
+        self._fetch = fetch
+        self._early_by = early_by
+        self._on_error = on_error or (lambda line: print(line, file=sys.stderr, flush=True))
+        self._lock = threading.Lock()
+        self._current: Session | None = None
+        self.served = 0
+        self.refused = 0
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}{PATH}"
+
+    def environment(self) -> dict[str, str]:
+        return {"AWS_CONTAINER_CREDENTIALS_FULL_URI": self.url, "AWS_CONTAINER_AUTHORIZATION_TOKEN": self.token}
+
+    def start(self, first: Session | None = None) -> CredentialServer:
+        self._current = first
+        self._thread = threading.Thread(target=self._server.serve_forever, name="credential-endpoint", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def session(self) -> Session:
+        """The session to hand out now: the one in memory while fresh, else fetched anew."""
+        with self._lock:
+            current = self._current
+            if current is None or not current.is_fresh(self._early_by):
+                current = self._current = self._fetch()
+            return current
+
+    def authorized(self, header: str | None) -> bool:
+        return header is not None and hmac.compare_digest(header.encode(), self.token.encode())
+
+    def _handler_class(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                if not server.authorized(self.headers.get("Authorization")):
+                    server.refused += 1
+                    self._send(401, {"Code": "Unauthorized", "Message": "a valid authorization token is required"})
+                    return
+                if self.path.split("?")[0] != PATH:
+                    self._send(404, {"Code": "NotFound", "Message": "no such path"})
+                    return
+                try:
+                    session = server.session()
+                except ToolError as error:
+                    server._on_error(f"terraform-session-token: error: {error.line()}")
+                    self._send(500, {"Code": "RefreshFailed", "Message": error.line()})
+                    return
+                except Exception as error:  # a bug: the child gets an error, the user one line
+                    server._on_error(f"terraform-session-token: error: unexpected {type(error).__name__}")
+                    self._send(500, {"Code": "RefreshFailed", "Message": type(error).__name__})
+                    return
+                server.served += 1
+                self._send(200, None, session.container_json(server._early_by).encode())
+
+            def _send(self, status: int, document: dict | None, body: bytes | None = None) -> None:
+                body = body if body is not None else json.dumps(document).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass  # the child's terminal is not ours to write on
+
+        return Handler
