@@ -622,6 +622,8 @@ class LocalAws:
             payload = {"ok": True}
         elif path == "/_local_aws/identity":
             payload = self.new_identity(query.get("name", [None])[0]).as_dict()
+        elif path == "/_local_aws/fresh_code":
+            payload = {"code": self.identities[query["user"][0]].fresh_code()}
         elif path == "/_local_aws/totp":
             identity = self.identities[query["user"][0]]
             payload = {"code": identity.totp(offset=int(query.get("offset", ["0"])[0]))}

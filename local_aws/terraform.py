@@ -57,7 +57,7 @@ def environment(base: dict[str, str], workdir: Path) -> dict[str, str]:
     }
 
 
-def stack(version: str, endpoint: str, profile: str | None) -> str:
+def stack(version: str, endpoint: str, profile: str | None, state_key: str = STATE_KEY) -> str:
     """main.tf: the README's S3 backend (encrypted, locked) and a terraform_remote_state.
 
     `profile` None means no profile at all: the credentials come from the environment
@@ -87,7 +87,7 @@ def stack(version: str, endpoint: str, profile: str | None) -> str:
     return (
         "terraform {\n"
         '  backend "s3" {\n'
-        f'    key            = "{STATE_KEY}"\n'
+        f'    key            = "{state_key}"\n'
         "    encrypt        = true\n" + lock + common + "  }\n}\n\n"
         'data "terraform_remote_state" "network" {\n'
         '  backend = "s3"\n'
@@ -97,10 +97,10 @@ def stack(version: str, endpoint: str, profile: str | None) -> str:
     )
 
 
-def prepare(aws, directory: Path, version: str, profile: str | None) -> Path:
+def prepare(aws, directory: Path, version: str, profile: str | None, state_key: str = STATE_KEY) -> Path:
     """Bucket, lock table and the other stack's state on the local AWS; main.tf in `directory`."""
     aws.create_state_backend(BUCKET, TABLE)
     aws.put_object(BUCKET, NETWORK_KEY, NETWORK_STATE)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "main.tf").write_text(stack(version, aws.endpoint, profile))
+    (directory / "main.tf").write_text(stack(version, aws.endpoint, profile, state_key))
     return directory

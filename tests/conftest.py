@@ -85,6 +85,21 @@ class Home:
     def code(self):
         return self.identity.fresh_code()
 
+    def mfa_process(self, counter: Path) -> str:
+        """An mfa_process command that counts how often it is asked and prints a code AWS accepts now."""
+        script = counter.with_suffix(".sh")
+        url = f"{self.endpoint}/_local_aws/fresh_code?user={self.identity.user_name}"
+        script.write_text(
+            f"#!/bin/sh\necho asked >> '{counter}'\n"
+            f"exec '{sys.executable}' -c \"import json, urllib.request; "
+            f"print(json.load(urllib.request.urlopen('{url}'))['code'])\"\n"
+        )
+        script.chmod(0o755)
+        return str(script)
+
+    def codes_asked(self, counter: Path) -> int:
+        return len(counter.read_text().splitlines()) if counter.exists() else 0
+
     def switch_identity(self, identity) -> None:
         """Make [default] another user's keys. A user has only three acceptable codes at a
         time (previous, current, next step), and the previous one may expire in flight."""
