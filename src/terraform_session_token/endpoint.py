@@ -19,7 +19,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .errors import ToolError
-from .sessions import Session
+from .sessions import SERVE_AHEAD, Session
 
 PATH = "/credentials"
 
@@ -62,7 +62,7 @@ class CredentialServer:
         """The session to hand out now: the one in memory while fresh, else fetched anew."""
         with self._lock:
             current = self._current
-            if current is None or not current.is_fresh(self._early_by):
+            if current is None or not current.is_fresh(self._early_by + SERVE_AHEAD):
                 current = self._current = self._fetch()
             return current
 

@@ -153,7 +153,7 @@ def cached_or_new(request: Request, force: bool = False, min_left: int = 0) -> S
     def usable(cached: Session | None) -> bool:
         return bool(
             cached
-            and cached.is_fresh(max(settings.refresh_margin, min_left))
+            and cached.is_fresh(max(settings.refresh_margin, min_left) + sessions.SERVE_AHEAD)
             and cached.is_for_role(wanted)
             and not force
         )

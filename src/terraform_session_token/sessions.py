@@ -11,6 +11,9 @@ from .errors import ConfigError
 
 EXPIRATION_KEY = "expiration"  # ISO 8601 UTC, in the session profile of the credentials file
 ARN_KEY = "session_arn"
+# A session handed to an SDK is reported to expire the refresh margin early, to the whole
+# second; it is handed out only while that reported expiry is still at least this far ahead.
+SERVE_AHEAD = 1
 
 
 def utcnow() -> datetime:

@@ -1,13 +1,19 @@
 // A tiny reader of AWS credentials built on aws-sdk-go-v2, the SDK Terraform's AWS provider uses.
 // It loads the shared config and credentials files the way the provider does, for the profile
-// named by AWS_PROFILE, and prints the caller's ARN. LOCAL_AWS_ENDPOINT points it at the local AWS
-// (this SDK version predates AWS_ENDPOINT_URL).
+// named by AWS_PROFILE (or the default chain, which includes the container-credentials endpoint),
+// and prints the caller's ARN. LOCAL_AWS_ENDPOINT points it at the local AWS (this SDK version
+// predates AWS_ENDPOINT_URL).
+//
+// With LOOP_SECONDS=N it calls AWS once a second for N seconds, as a long `terraform apply`
+// would, prints one line per call and exits 1 if any call failed.
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -29,11 +35,33 @@ func main() {
 		fmt.Fprintln(os.Stderr, "config:", err)
 		os.Exit(2)
 	}
-	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sts:", err)
+	client := sts.NewFromConfig(cfg)
+	seconds, _ := strconv.Atoi(os.Getenv("LOOP_SECONDS"))
+	if seconds <= 0 {
+		out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sts:", err)
+			os.Exit(1)
+		}
+		fmt.Println(aws.ToString(out.Arn))
+		fmt.Fprintln(os.Stderr, "region:", cfg.Region)
+		return
+	}
+	failed := 0
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+	end := time.Now().Add(time.Duration(seconds) * time.Second)
+	for time.Now().Before(end) {
+		out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			failed++
+			fmt.Println("FAIL", err)
+		} else {
+			fmt.Println("ok", aws.ToString(out.Arn))
+		}
+		<-ticker.C
+	}
+	if failed > 0 {
 		os.Exit(1)
 	}
-	fmt.Println(aws.ToString(out.Arn))
-	fmt.Fprintln(os.Stderr, "region:", cfg.Region)
 }

@@ -24,6 +24,10 @@ def tool_command() -> str:
     return shlex.quote(path)
 
 
+def _text(number) -> str | None:
+    return None if number is None else str(number)
+
+
 def run(args) -> int:
     files, settings = common.load(args)
     common.refuse_aws_style_target(settings, files)
@@ -40,6 +44,8 @@ def run(args) -> int:
         else None,
         "mfa_process": getattr(args, "mfa_process", None),
         "mfa_session": "true" if getattr(args, "mfa_session", False) else None,
+        "mfa_session_duration": _text(getattr(args, "mfa_session_duration", None)),
+        "session_refresh_margin": _text(getattr(args, "margin", None)),
         "role_session_name": getattr(args, "session_name", None),
         "external_id": getattr(args, "external_id", None),
     }
