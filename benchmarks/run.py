@@ -30,6 +30,20 @@ BIN = Path(sys.executable).parent
 TOOL = str(BIN / "terraform-session-token")
 AWS_CLI = str(BIN / "aws")
 ROLE = "arn:aws:iam::123456789012:role/TerraformRole"
+ENDPOINT_CLIENT = """
+import os, statistics, sys, time, urllib.request
+request = urllib.request.Request(
+    os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+    headers={"Authorization": os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]},
+)
+times = []
+for _ in range(int(sys.argv[1])):
+    start = time.perf_counter()
+    with urllib.request.urlopen(request) as response:  # a new connection each time, as SDKs make them
+        response.read()
+    times.append(time.perf_counter() - start)
+print(statistics.median(times))
+"""
 RSS_LAUNCHER = """
 import os, subprocess, sys
 proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -193,6 +207,22 @@ class Bench:
         )
 
         self.parallel()
+        self.endpoint()
+
+    def endpoint(self) -> None:
+        """exec's credential endpoint answering for a cached session, as an SDK in the child asks it."""
+        count = 30 * self.repeats
+        result = subprocess.run(
+            [TOOL, "exec", "-p", "cached-tf", "--", sys.executable, "-c", ENDPOINT_CLIENT, str(count)],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        median = float(result.stdout.strip())
+        self.rows.append(
+            ("`exec` endpoint, cached session", f"{median * 1000:.1f} ms", "", f"median of {count} requests")
+        )
 
     def parallel(self) -> None:
         """16 cold credential-process calls at once, as Terraform's provider aliases make them."""

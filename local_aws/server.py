@@ -26,6 +26,7 @@ REGION = "us-east-1"
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 ROLE_CHAINING_LIMIT = 3600
+_USER_NUMBERS = itertools.count(1)  # moto's IAM is shared by every LocalAws in a process
 
 
 def trust_policy(account: str, require_mfa: bool = True, max_mfa_age: int | None = None) -> str:
@@ -490,7 +491,6 @@ class LocalAws:
             "127.0.0.1", port, self.rules, threaded=True, request_handler=_QuietHandler, ssl_context=ssl_context
         )
         self._thread: threading.Thread | None = None
-        self._users = itertools.count(1)
         self.identities: dict[str, Identity] = {}
 
     @property
@@ -549,7 +549,7 @@ class LocalAws:
 
     def new_identity(self, name: str | None = None, devices: int = 1, account: str = ACCOUNT) -> Identity:
         """A fresh IAM user with an access key and `devices` enabled virtual MFA devices."""
-        name = name or f"user{next(self._users)}"
+        name = name or f"user{next(_USER_NUMBERS)}"
         iam = self._iam(account)
         iam.create_user(region_name=REGION, user_name=name, path="/", tags=[])
         key = iam.create_access_key(user_name=name)

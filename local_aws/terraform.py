@@ -57,42 +57,38 @@ def environment(base: dict[str, str], workdir: Path) -> dict[str, str]:
     }
 
 
+def _block(pairs: list[tuple[str, str]], indent: str) -> str:
+    """Attributes aligned the way `terraform fmt` aligns them."""
+    width = max(len(k) for k, v in pairs if "\n" not in v)
+    return "".join(f"{indent}{k.ljust(width)} = {v}\n" for k, v in pairs)
+
+
 def stack(version: str, endpoint: str, profile: str | None, state_key: str = STATE_KEY) -> str:
     """main.tf: the README's S3 backend (encrypted, locked) and a terraform_remote_state.
 
     `profile` None means no profile at all: the credentials come from the environment
     (exec's credential endpoint).
     """
-    profile_line = f'    profile        = "{profile}"\n' if profile else ""
+    where = [("bucket", f'"{BUCKET}"')]
+    region = [("region", '"us-east-1"')]
+    who = [("profile", f'"{profile}"')] if profile else []
     if version == "1.0.3":
-        endpoints = (
-            f'    endpoint          = "{endpoint}"\n'
-            f'    sts_endpoint      = "{endpoint}"\n'
-            f'    iam_endpoint      = "{endpoint}"\n'
-            "    force_path_style  = true\n"
-        )
-        lock = f'    dynamodb_table    = "{TABLE}"\n    dynamodb_endpoint = "{endpoint}"\n'
+        lock = [("dynamodb_table", f'"{TABLE}"')]
+        local = [(k, f'"{endpoint}"') for k in ("endpoint", "dynamodb_endpoint", "sts_endpoint", "iam_endpoint")]
+        local += [("force_path_style", "true")]
     else:
-        endpoints = (
-            f'    endpoints = {{\n      s3 = "{endpoint}"\n      sts = "{endpoint}"\n'
-            f'      iam = "{endpoint}"\n      dynamodb = "{endpoint}"\n    }}\n'
-            "    use_path_style = true\n"
-        )
-        lock = "    use_lockfile   = true\n"
-    common = (
-        f'    bucket         = "{BUCKET}"\n'
-        '    region         = "us-east-1"\n'
-        "    skip_metadata_api_check = true\n" + profile_line + endpoints
-    )
+        lock = [("use_lockfile", "true")]  # dynamodb_table is deprecated there
+        services = "".join(f'      {k.ljust(8)} = "{endpoint}"\n' for k in ("s3", "dynamodb", "sts", "iam"))
+        local = [("endpoints", "{\n" + services + "    }"), ("use_path_style", "true")]
+    local += [("skip_metadata_api_check", "true")]
+    backend = where + [("key", f'"{state_key}"')] + region + [("encrypt", "true")] + lock + who + local
+    remote = where + [("key", f'"{NETWORK_KEY}"')] + region + who + local
     return (
         "terraform {\n"
-        '  backend "s3" {\n'
-        f'    key            = "{state_key}"\n'
-        "    encrypt        = true\n" + lock + common + "  }\n}\n\n"
+        '  backend "s3" {\n' + _block(backend, "    ") + "  }\n}\n\n"
         'data "terraform_remote_state" "network" {\n'
-        '  backend = "s3"\n'
-        "  config = {\n"
-        f'    key            = "{NETWORK_KEY}"\n' + common + "  }\n}\n\n"
+        '  backend = "s3"\n\n'
+        "  config = {\n" + _block(remote, "    ") + "  }\n}\n\n"
         'output "vpc_id" {\n  value = data.terraform_remote_state.network.outputs.vpc_id\n}\n'
     )
 

@@ -273,3 +273,19 @@ def test_exec_renews_an_mfa_session_that_would_end_mid_run(home, local_aws, tmp_
 def test_min_left_must_be_a_duration(home, value):
     result = home.run("--min-left", value, "--code", "123456")
     assert result.returncode == 2 and "--min-left" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_doctor_names_the_mode_and_how_long_an_apply_survives(home):
+    home.config.write_text(
+        f"[profile cp]\ncredential_process = {TOOL} credential-process -p cp\nmfa_session = true\n"
+        f"mfa_serial = {home.identity.serial}\nmfa_session_duration = 86400\nregion = us-east-1\n"
+    )
+    result = home.run("doctor", "--offline", "-p", "cp")
+    assert "mode: credential_process; Terraform's credentials are refreshed without a code" in result.stdout
+    assert "24 h 00 min" in result.stdout, result.stdout
+    assert home.run("--role", "TerraformRole", "--code", home.code()).returncode == 0
+    result = home.run("doctor", "--offline")
+    assert "mode: classic credentials file" in result.stdout and "an apply must end before the session does" in (
+        result.stdout
+    )
+    assert "a code is asked at the terminal every 1 h 00 min" in result.stdout

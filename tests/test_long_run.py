@@ -48,18 +48,20 @@ def with_credential_process(home) -> None:
 
 def check_run(home, local_aws, counter, result, elapsed) -> None:
     lines = result.stdout.splitlines()
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    assert len(lines) >= RUN - 1 and all(line.startswith("ok ") for line in lines), lines
     records = local_aws.requests()
-    assert [r for r in records if r["error"]] == []
-    assert home.codes_asked(counter) == 1, "one code for the whole run"
     actions = [r["action"] for r in records]
-    assert actions.count("GetSessionToken") == 1
+    context = f"{elapsed:.1f} s, {actions}, {lines}, {result.stderr[-2000:]}"
+    assert result.returncode == 0, context
+    assert lines and all(line.startswith("ok ") for line in lines), context
+    assert elapsed >= 3 * LIFETIME
+    assert [r for r in records if r["error"]] == [], context
+    assert home.codes_asked(counter) == 1, "one code for the whole run"
+    assert actions.count("GetSessionToken") == 1, context
     assume = actions.count("AssumeRole")
     # One AssumeRole per lifetime: a new session is fetched once the old one is within the margin.
-    assert math.floor(elapsed / LIFETIME) <= assume <= math.ceil(elapsed / (LIFETIME - MARGIN)) + 1, assume
+    assert math.floor(elapsed / LIFETIME) <= assume <= math.ceil(elapsed / (LIFETIME - MARGIN)) + 1, context
     callers = {r["key"] for r in records if r["action"] == "GetCallerIdentity"}
-    assert len(callers) == assume and all(k.startswith("ASIA") for k in callers)
+    assert len(callers) >= 3 and all(k.startswith("ASIA") for k in callers), context
 
 
 def client_argv(client: str, request) -> list[str]:

@@ -98,6 +98,41 @@ def check_files(report: Report, files: AwsFiles, settings, env=os.environ) -> No
         report.ok("endpoint override in the environment: " + ", ".join(v for v in ENDPOINT_VARS if env.get(v)))
 
 
+def _span(seconds: float) -> str:
+    hours, minutes = divmod(int(seconds) // 60, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+def check_long_runs(report: Report, files: AwsFiles, settings) -> None:
+    """Which mode the profile is in, and how long an apply it survives without a new code."""
+    from .. import sessions
+
+    conf = files.config_for(settings.profile)
+    duration = settings.duration or settings.duration_bounds()[2]
+    if settings.mfa_session and settings.mfa_serial:
+        cached = sessions.read_cached(sessions.mfa_cache_name(settings.source_profile, settings.mfa_serial))
+        left = f"; {describe_left(cached.seconds_left())} of the current one" if cached else ""
+        refreshes = f"refreshed without a code for the MFA session's {_span(settings.mfa_session_duration)}{left}"
+    elif settings.mfa_session:
+        refreshes = f"refreshed without a code for the MFA session's {_span(settings.mfa_session_duration)}"
+    elif settings.mfa_process:
+        refreshes = "refreshed with a code from mfa_process, for any length"
+    else:
+        refreshes = f"a code is asked at the terminal every {_span(duration)} (set mfa_session = true to avoid it)"
+    if conf.get("credential_process"):
+        report.ok(f"mode: credential_process; Terraform's credentials are {refreshes}")
+        return
+    session = Session.from_profile(files.credentials.get(settings.profile))
+    if session is not None:
+        report.ok(
+            f"mode: classic credentials file; Terraform reads the keys once, so an apply must end before the "
+            f"session does ({describe_left(session.seconds_left())}; a new one lasts {_span(duration)})"
+        )
+        report.ok(f"with 'exec -p {settings.profile} -- terraform ...' instead, credentials are {refreshes}")
+    else:
+        report.ok(f"with 'exec -p {settings.profile} -- terraform ...' credentials are {refreshes}")
+
+
 def check_aws(report: Report, files: AwsFiles, settings) -> None:
     from ..aws import Aws
 
@@ -158,6 +193,7 @@ def run(args) -> int:
     settings = resolve(args, files)
     report = Report()
     check_files(report, files, settings)
+    check_long_runs(report, files, settings)
     if not args.offline:
         check_aws(report, files, settings)
     return 1 if report.failed else 0
