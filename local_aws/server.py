@@ -153,10 +153,19 @@ class Rules:
         self.requests: list[dict] = []
         self.temporary: dict[str, Principal] = {}
         self.used_codes: set[tuple[str, str]] = set()
-        self.faults: list[tuple[int, str, str]] = []
+        self.faults: list[tuple[int, str, str, str | None]] = []
         self.admin = None  # set by LocalAws: handles /_local_aws/ requests
 
     # -- helpers -------------------------------------------------------------
+    def _take_fault(self, action: str) -> _Fault | None:
+        """The first injected fault meant for this action (or for any request)."""
+        with self.lock:
+            for i, (status, code, message, wanted) in enumerate(self.faults):
+                if wanted in (None, action):
+                    del self.faults[i]
+                    return _Fault(status, code, message)
+        return None
+
     @staticmethod
     def _param(form: dict, name: str) -> str | None:
         values = form.get(name)
@@ -383,10 +392,9 @@ class Rules:
         with self.lock:
             self.requests.append(record)
         try:
-            if self.faults:
-                with self.lock:
-                    status, code, message = self.faults.pop(0)
-                raise _Fault(status, code, message)
+            fault = self._take_fault(action)
+            if fault:
+                raise fault
             principal, user = self._caller(key_id)
             if key_id and principal is None and user is None:
                 raise _Fault(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
@@ -605,9 +613,9 @@ class LocalAws:
         with self.rules.lock:
             self.rules.requests.clear()
 
-    def inject_fault(self, status: int, code: str, message: str) -> None:
-        """Make the next request fail with this AWS error (throttling, clock skew ...)."""
-        self.rules.faults.append((status, code, message))
+    def inject_fault(self, status: int, code: str, message: str, action: str | None = None) -> None:
+        """Make the next request (of `action`, when given) fail with this AWS error."""
+        self.rules.faults.append((status, code, message, action))
 
     def expire(self, access_key_id: str) -> None:
         self.rules.temporary[access_key_id].expires = time.time() - 1

@@ -141,6 +141,33 @@ def home(tmp_path, local_aws, identity):
     return Home(root, clean_environment(root, local_aws.endpoint), identity, local_aws.endpoint)
 
 
+@pytest.fixture
+def secret_service(tmp_path):
+    """A real Secret Service: gnome-keyring under a private D-Bus session, its keyring unlocked
+    with a test password; the environment that reaches it. Stopped (bus and daemon) after the test."""
+    if shutil.which("gnome-keyring-daemon") is None or shutil.which("dbus-run-session") is None:
+        if os.environ.get("CI"):
+            pytest.fail("gnome-keyring or dbus missing in CI: .ci/run must install them")
+        pytest.skip("gnome-keyring and dbus are not installed")
+    home = tmp_path / "keyring-home"
+    runtime = home / "run"  # its own control socket: a second daemon would find and reuse another's
+    runtime.mkdir(parents=True, mode=0o700)
+    proc = subprocess.Popen(
+        ["dbus-run-session", "--", str(Path(__file__).parent / "secret_service.sh"), "test-password"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+        | {"HOME": str(home), "XDG_RUNTIME_DIR": str(runtime)},
+        text=True,
+    )
+    address = proc.stdout.readline().strip()
+    assert address.startswith("unix:"), "the D-Bus session did not start"
+    yield {"DBUS_SESSION_BUS_ADDRESS": address}
+    proc.stdin.close()
+    proc.wait(timeout=30)
+
+
 @pytest.fixture(scope="session")
 def go_reader(tmp_path_factory):
     """The Go program on aws-sdk-go-v2 (Terraform's SDK), built once per run."""

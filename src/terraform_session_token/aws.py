@@ -38,7 +38,8 @@ def _install_loader(session) -> None:
 class Aws:
     """STS and IAM clients for one run, sharing one botocore session."""
 
-    def __init__(self, settings: Settings, source_profile_exists: bool = True):
+    def __init__(self, settings: Settings, source_profile_exists: bool = True, source_keys=None):
+        """`source_keys`: the source profile's long-term keys from the OS keyring, if kept there."""
         self.settings = settings
         try:
             if source_profile_exists or settings.source_explicit:
@@ -54,6 +55,9 @@ class Aws:
                 self.session.set_config_variable("sts_regional_endpoints", settings.sts_regional_endpoints)
             self._clients: dict[str, object] = {}
             self.source_label = f"profile [{settings.source_profile}]" if source_profile_exists else "the environment"
+            if source_keys is not None:
+                self.session.set_credentials(source_keys.access_key_id, source_keys.secret_access_key)
+                self.source_label = f"profile [{settings.source_profile}] (keys in the OS keyring)"
         except botocore.exceptions.BotoCoreError as e:
             raise translate(e, settings) from e
         if not settings.verify_ssl:
@@ -67,7 +71,8 @@ class Aws:
             return False
         return self.settings.ca_bundle or None  # None: botocore applies AWS_CA_BUNDLE / ca_bundle
 
-    def client(self, service: str, credentials: Session | None = None, attempts: int = 3):
+    def client(self, service: str, credentials=None, attempts: int = 3):
+        """A client signing with the source, or with `credentials` (a Session or long-term Keys)."""
         key = (service, credentials.access_key_id if credentials else "", attempts)
         if key not in self._clients:
             extra = {}
@@ -75,7 +80,7 @@ class Aws:
                 extra = dict(
                     aws_access_key_id=credentials.access_key_id,
                     aws_secret_access_key=credentials.secret_access_key,
-                    aws_session_token=credentials.session_token,
+                    aws_session_token=getattr(credentials, "session_token", None) or None,
                 )
             config = Config(
                 retries={"total_max_attempts": attempts, "mode": "standard"},
@@ -159,8 +164,25 @@ class Aws:
         )
         return _session(response["Credentials"], "", self.settings.region)
 
-    def caller_identity(self, credentials: Session | None = None) -> dict:
-        return self._call(self.client("sts", credentials), "get_caller_identity")
+    def caller_identity(self, credentials=None, attempts: int = 3) -> dict:
+        return self._call(self.client("sts", credentials, attempts), "get_caller_identity")
+
+    # -- access keys (IAM), for keys rotate --------------------------------------
+    def create_access_key(self):
+        """A new access key for the source user (its second: IAM allows two)."""
+        from .keystore import Keys
+
+        key = self._call(self.client("iam", attempts=1), "create_access_key")["AccessKey"]
+        return Keys(key["AccessKeyId"], key["SecretAccessKey"])
+
+    def delete_access_key(self, access_key_id: str, signer) -> None:
+        """Delete `access_key_id`, signing with `signer` (the other key)."""
+        self._call(self.client("iam", signer), "delete_access_key", AccessKeyId=access_key_id)
+
+    def access_key_created(self, access_key_id: str):
+        """When IAM says the key was created (None when IAM does not list it)."""
+        keys = self._call(self.client("iam"), "list_access_keys").get("AccessKeyMetadata", [])
+        return next((k["CreateDate"] for k in keys if k["AccessKeyId"] == access_key_id), None)
 
 
 def _session(creds: dict, arn: str, region: str) -> Session:

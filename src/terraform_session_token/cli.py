@@ -23,6 +23,7 @@ COMMANDS = {
     "clear": ("clear", "remove session profiles and caches this tool wrote"),
     "policy": ("policy", "print the IAM policies the setup needs (JSON or HCL)"),
     "doctor": ("doctor", "explain why Terraform may not be authenticating"),
+    "keys": ("keys", "keep source profiles' long-term keys in the OS keyring (import, add, list, rotate, remove)"),
     "completion": ("completion", "print shell completion for bash or zsh"),
 }
 SESSION_COMMANDS = ("refresh", "exec", "env", "credential-process", "configure", "doctor")
@@ -126,8 +127,8 @@ class _CommandParser(_Parser):
         self._populated = False
 
     def populate(self) -> None:
-        if self._populated:
-            return
+        if self._populated or self._command not in COMMANDS:
+            return  # a nested parser (keys import ...) has its options already
         self._populated = True
         self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         if self._command in SESSION_COMMANDS:

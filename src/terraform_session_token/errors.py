@@ -66,6 +66,11 @@ class AwsError(ToolError):
     summary = "AWS refused the request for another reason (throttling, clock skew, ...)"
 
 
+class KeyringError(ToolError):
+    exit_code = 10
+    summary = "the OS keyring is not available, locked, or does not hold the keys"
+
+
 class Interrupted(ToolError):
     exit_code = 130
     summary = "interrupted with Ctrl-C; nothing was written"
@@ -80,5 +85,6 @@ ALL_ERRORS = [
     RoleError,
     NetworkError,
     AwsError,
+    KeyringError,
     Interrupted,
 ]

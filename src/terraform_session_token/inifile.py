@@ -171,6 +171,19 @@ def has_line(text: str, name: str, line_text: str) -> bool:
     return any(ln.text.strip() == line_text for ln in lines[span[0] : span[1]])
 
 
+def remove_line(text: str, name: str, line_text: str) -> str:
+    """Return text without the lines of section `name` whose stripped text is `line_text`."""
+    lines = scan(text)
+    span = _single_span(lines, name)
+    if span is None:
+        return text
+    start, end = span
+    kept = [ln for k, ln in enumerate(lines) if not (start < k < end and ln.text.strip() == line_text)]
+    if kept and lines[-1].eol == "" and kept[-1] is not lines[-1]:
+        kept[-1] = Line(kept[-1].text, "", kept[-1].kind)  # the file ended without a newline: keep that
+    return _join(kept)
+
+
 def set_section(text: str, name: str, values: dict[str, str | None], marker: str = "") -> str:
     """Return text with section `name` holding `values` (None deletes a key).
 

@@ -31,6 +31,8 @@ ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_I
 OWN_ROLE_KEY = "session_role_arn"
 OWN_SOURCE_KEY = "session_source_profile"
 MARKER = "# managed by terraform-session-token"
+# Left in a source profile of the credentials file whose keys were moved into the OS keyring.
+KEYRING_MARKER = "# aws_access_key_id, aws_secret_access_key: in the OS keyring (terraform-session-token keys)"
 
 
 def credentials_path(env=os.environ) -> str:
@@ -85,6 +87,15 @@ class AwsFiles:
         if profile not in self.credentials:
             return False
         return inifile.has_line(self.credentials_text or "", profile, MARKER)
+
+    def keys_in_keyring(self, profile: str) -> bool:
+        """Whether the credentials file says this profile's long-term keys are in the OS keyring."""
+        return profile in self.credentials and inifile.has_line(self.credentials_text or "", profile, KEYRING_MARKER)
+
+    def plaintext_keys(self, profile: str) -> bool:
+        """Whether the profile holds long-term keys in plaintext in the credentials file."""
+        values = self.credentials.get(profile, {})
+        return bool(values.get("aws_secret_access_key")) and not values.get("aws_session_token")
 
     def managed_profiles(self) -> list[str]:
         return [p for p in self.credentials if self.is_managed(p)]

@@ -13,7 +13,7 @@ import threading
 import time
 
 from . import mfa, sessions, storage
-from .errors import MfaError, RoleError
+from .errors import KeyringError, MfaError, RoleError
 from .profiles import (
     DEFAULT_ROLE,
     OWN_ROLE_KEY,
@@ -70,7 +70,7 @@ def from_sts(request: Request) -> Session:
     loading.join()
     from .aws import Aws  # botocore: only on this path
 
-    aws = Aws(settings, request.files.has_profile(settings.source_profile))
+    aws = Aws(settings, request.files.has_profile(settings.source_profile), source_keys(settings, request.files))
     aws.check_source_credentials()
     if not settings.source_explicit:
         request.remembered[OWN_SOURCE_KEY] = settings.source_profile
@@ -107,6 +107,21 @@ def from_sts(request: Request) -> Session:
         mfa_session = mfa_session_for(request, aws, serial, request.mfa_session_min_left)
         return aws.assume_role(role_arn, name, duration, credentials=mfa_session)
     return aws.assume_role(role_arn, name, duration, serial, early_code or request.code(serial))
+
+
+def source_keys(settings: Settings, files: AwsFiles):
+    """The source profile's long-term keys from the OS keyring, when the file says they are there."""
+    if not files.keys_in_keyring(settings.source_profile):
+        return None
+    from . import keystore
+
+    keys = keystore.load(settings.source_profile)
+    if keys is None:
+        raise KeyringError(
+            f"the keys of source profile [{settings.source_profile}] should be in the OS keyring but are not",
+            f"store them again: terraform-session-token keys add {settings.source_profile}",
+        )
+    return keys
 
 
 def _import_aws_in_background() -> threading.Thread:

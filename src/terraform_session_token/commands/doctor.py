@@ -32,6 +32,24 @@ class Report:
         print(f"FAIL  {text}\n      fix: {fix}")
 
 
+def check_source_keys(report: Report, files: AwsFiles, settings) -> None:
+    """Where the source's long-term keys live; plaintext ones are worth moving."""
+    source = settings.source_profile
+    if files.keys_in_keyring(source):
+        report.ok(f"the long-term keys of source profile [{source}] are in the OS keyring")
+    elif files.plaintext_keys(source):
+        report.warn(
+            f"the long-term keys of source profile [{source}] are in plaintext in {files.credentials_path}",
+            f"terraform-session-token keys import --source-profile {source}",
+        )
+    others = [p for p in files.credentials if p != source and files.plaintext_keys(p)]
+    if others:
+        report.warn(
+            "other profiles hold long-term keys in plaintext: " + ", ".join(f"[{p}]" for p in others),
+            "terraform-session-token keys import --source-profile NAME for each",
+        )
+
+
 def check_files(report: Report, files: AwsFiles, settings, env=os.environ) -> None:
     shadowing = [v for v in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN") if env.get(v)]
     if shadowing:
@@ -135,9 +153,10 @@ def check_long_runs(report: Report, files: AwsFiles, settings) -> None:
 
 def check_aws(report: Report, files: AwsFiles, settings) -> None:
     from ..aws import Aws
+    from ..providers import source_keys
 
     try:
-        aws = Aws(settings, files.has_profile(settings.source_profile))
+        aws = Aws(settings, files.has_profile(settings.source_profile), source_keys(settings, files))
         aws.check_source_credentials()
         identity = aws.caller_identity()
     except ToolError as e:
@@ -193,6 +212,7 @@ def run(args) -> int:
     settings = resolve(args, files)
     report = Report()
     check_files(report, files, settings)
+    check_source_keys(report, files, settings)
     check_long_runs(report, files, settings)
     if not args.offline:
         check_aws(report, files, settings)

@@ -11,6 +11,9 @@ from ..sessions import Session, describe_left, format_time
 
 def add_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--keys", action="store_true", help="with --json: also where each profile's long-term keys live"
+    )
 
 
 def collect(files: AwsFiles) -> list[dict]:
@@ -39,11 +42,35 @@ def _row(name: str, where: str, session: Session | None, now) -> dict:
     }
 
 
+def source_keys(files: AwsFiles) -> list[dict]:
+    """Where each profile's long-term keys live (read from the files: the keyring is not opened)."""
+    rows = []
+    for name in files.credentials:
+        if files.keys_in_keyring(name):
+            rows.append({"profile": name, "keys": "OS keyring"})
+        elif files.plaintext_keys(name):
+            rows.append({"profile": name, "keys": f"plaintext in {files.credentials_path}"})
+    return rows
+
+
 def run(args) -> int:
-    rows = collect(AwsFiles.load())
+    files = AwsFiles.load()
+    rows = collect(files)
+    keys = source_keys(files)
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps({"sessions": rows, "long_term_keys": keys} if args.keys else rows, indent=2))
         return 0
+    in_keyring = [f"[{r['profile']}]" for r in keys if r["keys"] == "OS keyring"]
+    plaintext = [r for r in keys if r["keys"] != "OS keyring"]
+    if in_keyring:
+        print("Long-term keys in the OS keyring: " + ", ".join(in_keyring))
+    if plaintext:
+        print(
+            f"Long-term keys in plaintext: {len(plaintext)} profile(s) in {files.credentials_path} "
+            "(doctor names them; keys import moves them)"
+        )
+    if keys:
+        print()
     if not rows:
         print("No sessions managed by terraform-session-token.")
         return 0

@@ -1,0 +1,274 @@
+"""keys: long-term source keys in the OS keyring instead of plaintext (import, add, list, rotate, remove)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from .. import inifile, storage
+from ..errors import AwsError, ConfigError, CredentialsError, KeyringError, ToolError, UsageError
+from ..profiles import DEFAULT_SOURCE, KEYRING_MARKER, AwsFiles, resolve
+from ..sessions import utcnow
+
+MAX_AGE_DAYS = 90
+# A new key takes seconds to work everywhere in AWS: retried after these delays, 25 s in all.
+ACCEPT_DELAYS = (1, 1, 2, 2, 3, 3, 4, 4, 5)
+
+
+def add_arguments(parser) -> None:
+    sub = parser.add_subparsers(dest="keys_command", metavar="action", required=True)
+    imp = sub.add_parser("import", help="move a profile's keys from the credentials file into the OS keyring")
+    imp.add_argument("--source-profile", metavar="NAME", default=DEFAULT_SOURCE, help="the profile (default: default)")
+    add = sub.add_parser("add", help="store keys for a profile (asked on the terminal, or JSON on stdin)")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--json", action="store_true", help='read {"AccessKeyId": ..., "SecretAccessKey": ...} from stdin')
+    lst = sub.add_parser("list", help="profiles whose keys are in the keyring")
+    lst.add_argument("--check", action="store_true", help="ask IAM how old each key is")
+    rot = sub.add_parser("rotate", help="replace a stored key with a new one (IAM), then delete the old one")
+    rot.add_argument("name", metavar="NAME", nargs="?", default=DEFAULT_SOURCE)
+    rem = sub.add_parser("remove", help="delete a profile's keys from the keyring")
+    rem.add_argument("name", metavar="NAME")
+    for p in (lst, rot):
+        p.add_argument("--region", metavar="REGION", default=argparse.SUPPRESS)
+        p.add_argument("--endpoint-url", metavar="URL", default=argparse.SUPPRESS)
+        p.add_argument("--ca-bundle", metavar="PATH", default=argparse.SUPPRESS)
+
+
+def run(args) -> int:
+    return {"import": import_keys, "add": add_keys, "list": list_keys, "rotate": rotate, "remove": remove}[
+        args.keys_command
+    ](args)
+
+
+def _check_name(name: str) -> None:
+    try:
+        inifile.check_profile_name(name)
+    except ValueError as e:
+        raise UsageError(str(e), "choose another profile name")
+
+
+def _mark_in_keyring(files: AwsFiles, name: str, expected_key_id: str | None) -> None:
+    """Remove the two key lines from [name] and leave the marker; nothing else changes."""
+
+    def edit(text: str) -> str:
+        try:
+            values = inifile.section_values(text, name)
+        except inifile.IniSyntaxError as e:
+            raise ConfigError(f"can't parse {files.credentials_path}: {e}", "fix it by hand; it was left untouched")
+        if expected_key_id is not None and (values or {}).get("aws_access_key_id") != expected_key_id:
+            raise ConfigError(
+                f"[{name}] in {files.credentials_path} changed while its keys were being stored",
+                "run keys import again",
+            )
+        return inifile.set_section(
+            text, name, {"aws_access_key_id": None, "aws_secret_access_key": None}, marker=KEYRING_MARKER
+        )
+
+    storage.update_file(files.credentials_path, edit)
+
+
+def import_keys(args) -> int:
+    from .. import keystore
+
+    name = args.source_profile
+    _check_name(name)
+    files = AwsFiles.load()
+    values = files.credentials.get(name)
+    if values is None:
+        raise CredentialsError(f"profile [{name}] not found in {files.credentials_path}", "check the name")
+    if values.get("aws_session_token"):
+        raise UsageError(
+            f"[{name}] holds a session, not long-term keys", "import the profile with the long-term keys instead"
+        )
+    if not (values.get("aws_access_key_id") and values.get("aws_secret_access_key")):
+        if files.keys_in_keyring(name):
+            print(f"The keys of [{name}] are already in the OS keyring.")
+            return 0
+        raise CredentialsError(f"[{name}] has no access key id and secret", "nothing to import")
+    keys = keystore.Keys(values["aws_access_key_id"].strip(), values["aws_secret_access_key"].strip())
+    keystore.store(name, keys)  # read back and compared before the file is touched
+    _mark_in_keyring(files, name, values["aws_access_key_id"])
+    print(f"Moved the keys of [{name}] ({keys.masked()}) into the OS keyring.")
+    print(f"Removed aws_access_key_id and aws_secret_access_key from [{name}] in {files.credentials_path}.")
+    return 0
+
+
+def _read_keys_from_terminal():
+    import getpass
+
+    from .. import keystore
+
+    try:
+        key_id = getpass.getpass("AWS access key id: ").strip()
+        secret = getpass.getpass("AWS secret access key: ").strip()
+    except EOFError:
+        raise UsageError("input ended before the keys were given", "type them, or pipe JSON with --json")
+    return keystore.Keys(key_id, secret)
+
+
+def _read_keys_from_json():
+    from .. import keystore
+
+    try:
+        data = json.loads(sys.stdin.read())
+        keys = keystore.Keys(str(data["AccessKeyId"]).strip(), str(data["SecretAccessKey"]).strip())
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise UsageError(
+            "standard input is not a JSON object with AccessKeyId and SecretAccessKey",
+            'pipe {"AccessKeyId": "AKIA...", "SecretAccessKey": "..."}',
+        )
+    return keys
+
+
+def add_keys(args) -> int:
+    from .. import keystore
+
+    name = args.name
+    _check_name(name)
+    files = AwsFiles.load()
+    if files.plaintext_keys(name):
+        raise UsageError(
+            f"[{name}] already has keys in plaintext in {files.credentials_path}",
+            f"move those instead: keys import --source-profile {name}",
+        )
+    if name in files.credentials and files.credentials[name].get("aws_session_token"):
+        raise UsageError(f"[{name}] holds a session", "choose the name of a source profile")
+    keystore.check_available()
+    if not args.json and not sys.stdin.isatty():
+        raise UsageError("no terminal to ask for the keys on", "pipe them as JSON with --json")
+    keys = _read_keys_from_json() if args.json else _read_keys_from_terminal()
+    if (
+        not keys.access_key_id.isalnum()
+        or not keys.secret_access_key
+        or any(c.isspace() for c in keys.secret_access_key)
+    ):
+        raise UsageError("that is not an AWS access key id and secret", "copy them from the IAM console")
+    keystore.store(name, keys)
+    _mark_in_keyring(files, name, None)
+    print(f"Stored the keys of [{name}] ({keys.masked()}) in the OS keyring.")
+    return 0
+
+
+def _aws_for(args, name: str, keys):
+    from ..aws import Aws
+
+    files = AwsFiles.load()
+    namespace = argparse.Namespace(
+        profile=f"{name}-keys",
+        source_profile=name,
+        region=getattr(args, "region", None),
+        endpoint_url=getattr(args, "endpoint_url", None),
+        ca_bundle=getattr(args, "ca_bundle", None),
+    )
+    settings = resolve(namespace, files)
+    return Aws(settings, files.has_profile(name), keys)
+
+
+def list_keys(args) -> int:
+    from .. import keystore
+
+    names = keystore.profiles()
+    if not names:
+        print("No keys in the OS keyring.")
+        return 0
+    old = 0
+    for name in names:
+        keys = keystore.load(name)
+        if keys is None:
+            print(f"{name}  (listed, but its item is missing: keys remove {name})")
+            continue
+        age = ""
+        if args.check:
+            try:
+                created = _aws_for(args, name, keys).access_key_created(keys.access_key_id)
+            except ToolError as e:
+                age = f"  age unknown: {e.message}"
+            else:
+                days = int((utcnow() - created).total_seconds() // 86400) if created else None
+                age = f"  {days} days old" if days is not None else "  not listed by IAM"
+                if days is not None and days > MAX_AGE_DAYS:
+                    old += 1
+                    age += f" - older than {MAX_AGE_DAYS} days: keys rotate {name}"
+        print(f"{name}  {keys.masked()}  stored {keys.stored or '?'}{age}")
+    if old:
+        print(f"warning: {old} key(s) older than {MAX_AGE_DAYS} days", file=sys.stderr)
+    return 0
+
+
+def rotate(args) -> int:
+    """Create, wait until accepted, store, delete the old: at every step one working key is stored."""
+    from .. import keystore
+
+    name = args.name
+    old = keystore.load(name)
+    if old is None:
+        raise KeyringError(f"no keys for [{name}] in the OS keyring", f"keys import --source-profile {name} first")
+    aws = _aws_for(args, name, old)
+    try:
+        new = aws.create_access_key()
+    except ToolError as e:
+        raise type(e)(f"could not create a new key: {e.message}; the old key {old.masked()} is still stored", e.hint)
+    print(f"Created {new.masked()}; waiting until AWS accepts it")
+    if not _accepted(aws, new):
+        _discard(aws, new, old)
+        raise AwsError(
+            f"AWS did not accept the new key {new.masked()} in time; it was deleted and the old key "
+            f"{old.masked()} is still stored",
+            "run keys rotate again later",
+        )
+    try:
+        keystore.store(name, new)
+    except KeyringError as e:
+        _discard(aws, new, old)
+        raise KeyringError(
+            f"{e.message}; the new key was deleted and the old key {old.masked()} is still stored", e.hint
+        )
+    print(f"Stored {new.masked()} for [{name}] in the OS keyring")
+    try:
+        aws.delete_access_key(old.access_key_id, new)
+    except ToolError as e:
+        raise AwsError(
+            f"the new key {new.masked()} is stored and works, but deleting the old key {old.masked()} "
+            f"failed: {e.message}",
+            f"delete it in IAM: aws iam delete-access-key --access-key-id {old.access_key_id}",
+        )
+    print(f"Deleted the old key {old.masked()} in IAM")
+    return 0
+
+
+def _accepted(aws, keys) -> bool:
+    for delay in (0, *ACCEPT_DELAYS):
+        time.sleep(delay)
+        try:
+            aws.caller_identity(keys, attempts=1)
+            return True
+        except CredentialsError:
+            continue
+    return False
+
+
+def _discard(aws, new, old) -> None:
+    """Best effort: the new key is deleted with the old one's signature."""
+    try:
+        aws.delete_access_key(new.access_key_id, old)
+    except ToolError:
+        print(f"warning: could not delete the unused new key {new.masked()} in IAM", file=sys.stderr)
+
+
+def remove(args) -> int:
+    from .. import keystore
+
+    name = args.name
+    _check_name(name)
+    existed = keystore.delete(name)
+    files = AwsFiles.load()
+    if files.keys_in_keyring(name):
+
+        def edit(text: str) -> str:
+            return inifile.remove_line(text, name, KEYRING_MARKER)
+
+        storage.update_file(files.credentials_path, edit)
+    print(f"Removed the keys of [{name}] from the OS keyring." if existed else f"No keys for [{name}] in the keyring.")
+    return 0
