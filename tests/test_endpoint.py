@@ -187,7 +187,7 @@ def test_exec_of_a_missing_command_fails_before_a_code_is_asked(home, local_aws,
 
 def test_credential_process_gives_up_on_another_runs_prompt_before_the_sdk_does(home):
     home.cache.mkdir(parents=True, mode=0o700)
-    with open(home.cache / "held.lock", "w") as lock:
+    with open(os.open(home.cache / "held.lock", os.O_RDWR | os.O_CREAT, 0o600), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another run, waiting at its prompt
         start = time.monotonic()
         result = home.run(

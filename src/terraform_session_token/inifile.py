@@ -277,6 +277,49 @@ def _insert_indent(body: list[Line], last: int, next_header: Line | None) -> str
     return _indent(next_header) if next_header is not None else ""
 
 
+def sections_with_line(text: str, line_text: str) -> set[str]:
+    """The sections holding a line whose stripped text is `line_text`, in one pass (our marker)."""
+    return {ln.section for ln in scan(text) if ln.kind != "header" and ln.section and ln.text.strip() == line_text}
+
+
+def remove_sections(text: str, names) -> str:
+    """remove_section for each of `names`, in one pass over the file (linear, not per section)."""
+    lines = scan(text)
+    wanted = set(names)
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for i, ln in enumerate(lines):
+        if ln.kind == "header" and ln.section in wanted:
+            end = i + 1
+            while end < len(lines) and lines[end].kind != "header":
+                end += 1
+            spans.setdefault(ln.section, []).append((i, end))
+    for name, found in spans.items():
+        if len(found) > 1:
+            raise IniSyntaxError(f"section [{name}] appears {len(found)} times")
+    deleted = [False] * len(lines)
+    tail = len(lines)  # lines from here on are all deleted
+    for start, end in sorted((span[0] for span in spans.values()), reverse=True):
+        last = start
+        for k in range(start, end):
+            if lines[k].kind in ("key", "continuation", "bad") or (k == start + 1 and lines[k].kind == "comment"):
+                last = k
+        stop = last + 1
+        for k in range(start, stop):
+            deleted[k] = True
+        if stop >= tail and start > 0:
+            # The section ended the file: take back the separator set_section put before it.
+            before = lines[start - 1]
+            if before.kind == "blank" and before.text == "":
+                deleted[start - 1] = True
+                tail = start - 1
+            else:
+                lines[start - 1] = Line(before.text, "", before.kind, before.section, before.key)
+                tail = start
+        elif stop >= tail:
+            tail = start
+    return _join([ln for k, ln in enumerate(lines) if not deleted[k]])
+
+
 def remove_section(text: str, name: str) -> str:
     """Return text without section `name`: its header and lines up to its last key.
 

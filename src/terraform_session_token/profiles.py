@@ -98,7 +98,8 @@ class AwsFiles:
         return bool(values.get("aws_secret_access_key")) and not values.get("aws_session_token")
 
     def managed_profiles(self) -> list[str]:
-        return [p for p in self.credentials if self.is_managed(p)]
+        managed = inifile.sections_with_line(self.credentials_text or "", MARKER)
+        return [p for p in self.credentials if p in managed]
 
 
 class Settings:

@@ -144,8 +144,7 @@ def mfa_session_for(request: Request, aws, serial: str, min_left: int = 0) -> Se
     (or, when `min_left` is given, when less than that is left of it)."""
     settings = request.settings
     name = sessions.mfa_cache_name(settings.source_profile, serial)
-    lock = os.path.join(sessions.cache_dir(), name + ".lock")
-    with request.lock(lock):
+    with request.lock(sessions.lock_file(name)):
         cached = sessions.read_cached(name)
         if cached and cached.is_fresh(max(settings.refresh_margin, min_left)):
             return cached
@@ -181,8 +180,7 @@ def cached_or_new(request: Request, force: bool = False, min_left: int = 0) -> S
         written = Session.from_profile(request.files.credentials[settings.profile])
         if usable(written):
             return written
-    lock = os.path.join(sessions.cache_dir(), settings.profile + ".lock")
-    with request.lock(lock):
+    with request.lock(sessions.lock_file(settings.profile)):
         cached = sessions.read_cached(settings.profile)
         if usable(cached):
             return cached

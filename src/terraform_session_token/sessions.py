@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import datetime, timedelta, timezone
 
 from . import storage
-from .errors import ConfigError
 
 EXPIRATION_KEY = "expiration"  # ISO 8601 UTC, in the session profile of the credentials file
 ARN_KEY = "session_arn"
@@ -163,8 +163,18 @@ def cache_dir(env=os.environ) -> str:
     return os.path.join(base, "terraform-session-token")
 
 
+def file_name(name: str) -> str:
+    """A profile name as a file name that stays in the cache directory (`/`, `%`, a leading dot encoded)."""
+    encoded = re.sub(r"[^A-Za-z0-9_@+=,.-]", lambda m: f"%{ord(m.group()):02X}", name)
+    return "%2E" + encoded[1:] if encoded.startswith(".") else encoded
+
+
 def cache_file(name: str, env=os.environ) -> str:
-    return os.path.join(cache_dir(env), f"{name}.json")
+    return os.path.join(cache_dir(env), f"{file_name(name)}.json")
+
+
+def lock_file(name: str, env=os.environ) -> str:
+    return os.path.join(cache_dir(env), f"{file_name(name)}.lock")
 
 
 def mfa_cache_name(source_profile: str, serial: str) -> str:
@@ -172,20 +182,36 @@ def mfa_cache_name(source_profile: str, serial: str) -> str:
 
 
 def read_cached(name: str, env=os.environ) -> Session | None:
-    try:
-        return Session.from_cache_json(storage.read_text(cache_file(name, env)))
-    except ConfigError:
-        return None  # an unreadable cache is a cache miss
+    """The cached session (None when there is none or it is unreadable); UnsafeWriteError when
+    the cache directory or file is not the user's alone."""
+    directory = cache_dir(env)
+    storage.check_private_dir(directory, create=False)
+    text = storage.read_private(cache_file(name, env))
+    return Session.from_cache_json(text)
 
 
 def write_cached(name: str, session: Session, env=os.environ) -> None:
-    path = cache_file(name, env)
-    storage.ensure_private_dir(os.path.dirname(path))
-    storage.atomic_write(path, session.cache_json())
+    storage.check_private_dir(cache_dir(env))
+    storage.write_private(cache_file(name, env), session.cache_json())
+
+
+def remove_temporaries(env=os.environ) -> int:
+    """Delete what killed cache writers left behind (only the tool's own temporary names)."""
+    directory = cache_dir(env)
+    try:
+        names = [n for n in os.listdir(directory) if storage.is_our_temp(n)]
+    except FileNotFoundError:
+        return 0
+    storage.check_private_dir(directory, create=False)
+    for name in names:
+        os.unlink(os.path.join(directory, name))
+    return len(names)
 
 
 def cached_names(env=os.environ) -> list[str]:
+    from urllib.parse import unquote
+
     try:
-        return sorted(f[:-5] for f in os.listdir(cache_dir(env)) if f.endswith(".json"))
+        return sorted(unquote(f[:-5]) for f in os.listdir(cache_dir(env)) if f.endswith(".json"))
     except FileNotFoundError:
         return []

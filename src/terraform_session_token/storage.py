@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import stat
@@ -12,6 +13,109 @@ from .errors import ConfigError, UnsafeWriteError
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
+# Temporary files are named .NAME.terraform-session-token-RANDOM.tmp: the sweep of killed
+# writers' leftovers matches only those, never a user's own .NAME.something.tmp.
+TEMP_TAG = ".terraform-session-token-"
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_prefix(base: str) -> str:
+    return f".{base}{TEMP_TAG}"
+
+
+def is_our_temp(name: str, base: str | None = None) -> bool:
+    prefix = temp_prefix(base) if base is not None else "."
+    return name.startswith(prefix) and TEMP_TAG in name and name.endswith(TEMP_SUFFIX)
+
+
+def _refuse(path: str, reason: str, hint: str = "") -> UnsafeWriteError:
+    return UnsafeWriteError(
+        f"refusing to use {path}: {reason}",
+        hint or "remove it, or set TERRAFORM_SESSION_TOKEN_CACHE to a directory only you can use",
+    )
+
+
+def check_private_dir(path: str, create: bool = True) -> None:
+    """A directory only the user can use: theirs, 0700, not a symlink, in a parent others can't swap it in.
+
+    Created (0700) when missing. Sessions are secrets: anything else is refused.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        if not create:
+            return
+        ensure_private_dir(path)
+        st = os.lstat(path)
+    except OSError as e:
+        raise _refuse(path, e.strerror or "can't inspect it")
+    if stat.S_ISLNK(st.st_mode):
+        raise _refuse(path, "it is a symbolic link")
+    if not stat.S_ISDIR(st.st_mode):
+        raise _refuse(path, "it is not a directory")
+    if st.st_uid != os.geteuid():
+        raise _refuse(path, f"it is owned by uid {st.st_uid}, not by you")
+    if st.st_mode & 0o077:
+        raise _refuse(path, f"others may use it (mode {stat.S_IMODE(st.st_mode):o})", f"chmod 700 {path}")
+    parent = os.lstat(os.path.dirname(os.path.abspath(path)))
+    if parent.st_mode & 0o022 and not parent.st_mode & stat.S_ISVTX:
+        raise _refuse(path, "others can write in its parent directory and swap it for theirs")
+
+
+def _open_private(path: str, flags: int) -> int:
+    """Open a file of a private directory without following a link; refuse one that is not the user's."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, PRIVATE_FILE)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise _refuse(path, "it is a symbolic link")
+        raise
+    st = os.fstat(fd)
+    reason = None
+    if not stat.S_ISREG(st.st_mode):
+        reason = "it is not a regular file"
+    elif st.st_uid != os.geteuid():
+        reason = f"it is owned by uid {st.st_uid}, not by you"
+    elif st.st_mode & 0o077:
+        reason = f"others may read it (mode {stat.S_IMODE(st.st_mode):o})"
+    if reason:
+        os.close(fd)
+        raise _refuse(path, reason)
+    return fd
+
+
+def read_private(path: str) -> str | None:
+    """A private file's text (None when absent); a foreign, shared or linked file is refused."""
+    try:
+        fd = _open_private(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        data = f.read()
+    return data.decode("utf-8", errors="replace")
+
+
+def write_private(path: str, text: str) -> None:
+    """Replace a file of a private directory: a new 0600 file renamed over the name (links are replaced,
+    never followed), after removing leftovers of this name's killed writers."""
+    import tempfile
+
+    directory, base = os.path.split(path)
+    for name in os.listdir(directory):
+        if is_our_temp(name, base):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(directory, name))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=temp_prefix(base), suffix=TEMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def read_text(path: str) -> str | None:
@@ -52,9 +156,11 @@ def locked(path: str, timeout: float | None = None, wait_limit: float | None = N
     With `timeout`, give up after that many seconds: the holder is another run of the tool,
     most likely waiting at a prompt that nobody answers.
     """
-    ensure_private_dir(os.path.dirname(path) or ".")
+    check_private_dir(os.path.dirname(path) or ".")
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
+        fd = _open_private(path, os.O_RDWR | os.O_CREAT)
+    except UnsafeWriteError:
+        raise
     except OSError as e:
         raise UnsafeWriteError(f"can't create lock file {path}: {e.strerror}", "check permissions")
     try:
@@ -112,7 +218,7 @@ def atomic_write(path: str, text: str) -> None:
     except FileNotFoundError:
         existing = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(real)}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=temp_prefix(os.path.basename(real)), suffix=TEMP_SUFFIX)
     except OSError as e:
         raise UnsafeWriteError(f"can't write in {directory}: {e.strerror}", "check the directory's permissions")
     try:
@@ -139,9 +245,8 @@ def atomic_write(path: str, text: str) -> None:
 def _remove_stale_temporaries(real: str) -> None:
     """Temp files of writers killed mid-write (0600, so never exposed): safe to remove under the lock."""
     directory, base = os.path.split(real)
-    prefix = f".{base}."
     for name in os.listdir(directory):
-        if name.startswith(prefix) and name.endswith(".tmp"):
+        if is_our_temp(name, base):
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(directory, name))
 

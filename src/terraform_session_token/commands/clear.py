@@ -38,10 +38,8 @@ def run(args) -> int:
     if targets:
 
         def edit(text: str) -> str:
-            for name in targets:
-                if inifile.has_line(text, name, MARKER):  # checked again under the lock
-                    text = inifile.remove_section(text, name)
-            return text
+            managed = inifile.sections_with_line(text, MARKER)  # checked again under the lock
+            return inifile.remove_sections(text, [name for name in targets if name in managed])
 
         storage.update_file(files.credentials_path, edit)
     for name in targets:
@@ -49,6 +47,10 @@ def run(args) -> int:
     for name in caches:
         os.unlink(sessions.cache_file(name))
         print(f"Removed the cached session {name}")
+    if args.all:
+        leftovers = sessions.remove_temporaries()
+        if leftovers:
+            print(f"Removed {leftovers} temporary file(s) of interrupted writes from the cache")
     if not targets and not caches:
         print("Nothing to clear.")
     return 0
