@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import threading
 import warnings
 
 import botocore.exceptions
 import botocore.loaders
+import botocore.parsers
 import botocore.session
 from botocore.config import Config
 
@@ -19,6 +22,17 @@ from .profiles import Settings
 from .sessions import Session
 
 SERVICES = ("sts", "iam")
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 15
+DEADLINE = 30.0  # seconds for one AWS call, retries included
+
+
+def call_deadline() -> float:
+    """The total time one AWS call may take: TERRAFORM_SESSION_TOKEN_AWS_DEADLINE, else 30 s."""
+    try:
+        return max(float(os.environ.get("TERRAFORM_SESSION_TOKEN_AWS_DEADLINE") or DEADLINE), 0.1)
+    except ValueError:
+        return DEADLINE
 
 
 class _KnownServicesLoader(botocore.loaders.Loader):
@@ -84,8 +98,8 @@ class Aws:
                 )
             config = Config(
                 retries={"total_max_attempts": attempts, "mode": "standard"},
-                connect_timeout=10,
-                read_timeout=30,
+                connect_timeout=CONNECT_TIMEOUT,
+                read_timeout=READ_TIMEOUT,
             )
             try:
                 self._clients[key] = self.session.create_client(
@@ -118,10 +132,36 @@ class Aws:
             )
 
     def _call(self, client, operation: str, **params):
-        try:
-            return getattr(client, operation)(**params)
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-            raise translate(e, self.settings, operation) from e
+        """One AWS call, with a total deadline: botocore's timeouts are per connect and per read,
+        so an endpoint that trickles a byte at a time would otherwise never end."""
+        outcome: dict = {}
+
+        def call() -> None:
+            try:
+                outcome["value"] = getattr(client, operation)(**params)
+            except BaseException as e:  # handed to the caller's thread
+                outcome["error"] = e
+
+        worker = threading.Thread(target=call, name=f"aws-{operation}", daemon=True)
+        worker.start()
+        worker.join(call_deadline())
+        if worker.is_alive():
+            url = self.settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or "the AWS endpoint"
+            raise NetworkError(
+                f"no complete answer from {url} within {call_deadline():g} s ({operation})",
+                "check the network, proxy and --endpoint-url / AWS_ENDPOINT_URL",
+            )
+        error = outcome.get("error")
+        if isinstance(error, (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)):
+            raise translate(error, self.settings, operation) from error
+        if isinstance(error, botocore.parsers.ResponseParserError):
+            raise NetworkError(
+                f"the endpoint's answer to {operation} is not an AWS response",
+                "check --endpoint-url / AWS_ENDPOINT_URL, and any proxy or captive portal in between",
+            ) from error
+        if error is not None:
+            raise error
+        return outcome["value"]
 
     # -- discovery (IAM) -------------------------------------------------------
     def list_mfa_devices(self) -> list[str]:
@@ -185,7 +225,24 @@ class Aws:
         return next((k["CreateDate"] for k in keys if k["AccessKeyId"] == access_key_id), None)
 
 
+_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
+_TOKEN = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: anything else is not from AWS
+
+
 def _session(creds: dict, arn: str, region: str) -> Session:
+    fields = (creds.get("AccessKeyId"), creds.get("SecretAccessKey"), creds.get("SessionToken"))
+    expiration = creds.get("Expiration")
+    if (
+        not all(isinstance(v, str) for v in fields)
+        or not _KEY_ID.fullmatch(fields[0])
+        or not all(_TOKEN.fullmatch(v) for v in fields[1:])
+        or not hasattr(expiration, "tzinfo")
+        or (arn and not _TOKEN.fullmatch(arn))
+    ):
+        raise NetworkError(
+            "the endpoint answered with credentials that are not AWS's (malformed key, secret or expiry)",
+            "check --endpoint-url / AWS_ENDPOINT_URL, and any proxy in between",
+        )
     return Session(
         creds["AccessKeyId"],
         creds["SecretAccessKey"],
@@ -230,6 +287,11 @@ def translate(error: Exception, settings: Settings, operation: str = "") -> Tool
             )
         if code == "ValidationError" and "durationSeconds" in message:
             return UsageError("AWS refused the duration: " + message, "use -d between 900 and 43200")
+        if code == "NoSuchEntity" and operation == "list_mfa_devices":
+            return CredentialsError(
+                f"IAM does not know the user of source profile [{source}] (NoSuchEntity)",
+                "the keys may belong to a deleted user; check them with: aws sts get-caller-identity",
+            )
         if code == "NoSuchEntity":
             return RoleError(
                 f"role {settings.role or ''} does not exist in the source account".replace("  ", " "),
@@ -277,7 +339,10 @@ def translate(error: Exception, settings: Settings, operation: str = "") -> Tool
         )
     if isinstance(error, (e.ProxyConnectionError,)):
         return NetworkError("can't connect through the proxy", "check HTTPS_PROXY / NO_PROXY")
-    if isinstance(error, (e.EndpointConnectionError, e.ConnectTimeoutError, e.ReadTimeoutError, e.ConnectionError)):
+    if isinstance(
+        error,
+        (e.EndpointConnectionError, e.ConnectTimeoutError, e.ReadTimeoutError, e.ConnectionError, e.HTTPClientError),
+    ):
         url = getattr(error, "kwargs", {}).get("endpoint_url", "") or settings.endpoint_url or "the AWS endpoint"
         return NetworkError(
             f"can't reach {url}",

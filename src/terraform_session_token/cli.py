@@ -196,13 +196,35 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _standard_streams() -> None:
+    """Closed stdin/stdout/stderr become /dev/null: no traceback, and no later open() takes fd 1
+    or 2 (a warning written there would land in a file, or in credential_process's JSON)."""
+    for fd, flags in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
+        try:
+            os.fstat(fd)
+        except OSError:
+            opened = os.open(os.devnull, flags)
+            if opened != fd:
+                os.dup2(opened, fd)
+                os.close(opened)
+    if sys.stdin is None:
+        sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+    if sys.stdout is None:
+        sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
+
+
 def entry() -> None:
+    _standard_streams()
     code = main()
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except BrokenPipeError:
         code = code or 141
+    except OSError:  # a full device or a vanished terminal: nothing more can be said
+        code = code or 1
     # Skip the interpreter's teardown: after botocore is loaded, freeing its module graph
     # costs a noticeable part of a refresh. Every file we write is fsynced and closed by now.
     os._exit(code)

@@ -19,11 +19,23 @@ class ToolError(Exception):
         self.hint = hint
 
     def line(self) -> str:
-        """The single line printed on stderr."""
+        """The single line printed on stderr: control characters (a value from a file, a terminal
+        escape sequence) are shown escaped, never sent raw to the terminal."""
         text = self.message.rstrip(".")
         if self.hint:
             text += f" ({self.hint})"
-        return text
+        return terminal_safe(text)
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with control characters (terminal escape sequences, line breaks, bidi overrides) escaped."""
+    import re
+
+    return re.sub(
+        "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]",
+        lambda m: f"\\x{ord(m.group()):02x}",
+        str(text),
+    )
 
 
 class UsageError(ToolError):

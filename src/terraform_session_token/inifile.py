@@ -18,7 +18,7 @@ _NONSPACE = re.compile(r"\S")
 # TextIOWrapper's universal newlines: what configparser sees as line ends.
 _LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
 DEFAULT_SECTION = "DEFAULT"
-PROFILE_NAME = re.compile(r"^[A-Za-z0-9_.@+:/-]+$")
+PROFILE_NAME = re.compile(r"[A-Za-z0-9_.@+:/-]+")
 
 
 class IniSyntaxError(ValueError):
@@ -124,8 +124,15 @@ def detect_eol(text: str) -> str:
 
 def check_profile_name(name: str) -> None:
     """Refuse names that would inject into an INI file or mean something else to AWS."""
-    if not PROFILE_NAME.match(name or "") or name == DEFAULT_SECTION:
-        raise ValueError(f"invalid profile name {name!r}: use letters, digits and _ . @ + : / - only")
+    if not PROFILE_NAME.fullmatch(name or "") or name == DEFAULT_SECTION:
+        raise ValueError(f"invalid profile name {printable(name)}: use letters, digits and _ . @ + : / - only")
+
+
+def printable(value) -> str:
+    """A value from a file or the network, safe to show on a terminal: quoted, control characters escaped."""
+    from .errors import terminal_safe
+
+    return "'" + terminal_safe(value) + "'"
 
 
 def _spans(lines: list[Line], name: str) -> list[tuple[int, int]]:

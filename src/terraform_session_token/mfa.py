@@ -7,7 +7,7 @@ import sys
 
 from .errors import MfaError
 
-CODE = re.compile(r"^\d{6}$")
+CODE = re.compile(r"[0-9]{6}")
 ATTEMPTS = 3
 PROCESS_TIMEOUT = 120
 
@@ -90,7 +90,7 @@ class Prompter:
 
 def check_code(code: str, where: str) -> str:
     code = code.strip()
-    if not CODE.match(code):
+    if not CODE.fullmatch(code):
         raise MfaError(f"the MFA code from {where} is not 6 digits", "give the code your MFA app shows now")
     return code
 
@@ -113,7 +113,7 @@ def code_from_process(command: str, timeout: float | None = None) -> str:
         raise MfaError(f"mfa_process did not finish within {limit:.0f} s", f"check: {command}")
     if done.returncode != 0:
         raise MfaError(f"mfa_process failed with exit code {done.returncode}", f"run it by hand: {command}")
-    codes = [line.strip() for line in done.stdout.splitlines() if CODE.match(line.strip())]
+    codes = [line.strip() for line in done.stdout.splitlines() if CODE.fullmatch(line.strip())]
     if not codes:
         raise MfaError("mfa_process printed no 6-digit code", f"run it by hand: {command}")
     return codes[-1]
@@ -144,7 +144,7 @@ def get_code(
             answer = prompter.ask("Code: ", timeout)  # piped input: blank lines are answers to other prompts
         if answer is None:
             raise MfaError("no MFA code: input ended before one was given", "run again and type the code")
-        if CODE.match(answer.strip()):
+        if CODE.fullmatch(answer.strip()):
             return answer.strip()
         if prompter.interactive:
             prompter.say(f"An MFA code is 6 digits (device {serial}); try again.")

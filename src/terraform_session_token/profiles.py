@@ -21,8 +21,10 @@ USER_DURATION = (900, 129600, 43200)
 ROLE_CHAINING_LIMIT = 3600
 MFA_SESSION_DURATION = 43200  # one code a day: a 12-hour MFA session unless configured
 DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?", re.ASCII)
-ARN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}):role/(.+)$")
-SERIAL = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):mfa/(.+)$")
+ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::([0-9]{12}):role/([\x21-\x7e]+)")
+SERIAL = re.compile(r"arn:(aws[a-z-]*):iam::([0-9]{12}):mfa/([\x21-\x7e]+)")
+# botocore's own check of a region name
+REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
 ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_IAM")
 
 # Keys the tool writes into the config file for a profile it manages. They are not
@@ -35,12 +37,36 @@ MARKER = "# managed by terraform-session-token"
 KEYRING_MARKER = "# aws_access_key_id, aws_secret_access_key: in the OS keyring (terraform-session-token keys)"
 
 
+def _expand(path: str) -> str:
+    """$VARS then ~, as botocore and the AWS CLI expand the file variables."""
+    return os.path.expanduser(os.path.expandvars(path))
+
+
 def credentials_path(env=os.environ) -> str:
-    return os.path.expanduser(env.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials")
+    return _expand(env.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials")
 
 
 def config_path(env=os.environ) -> str:
-    return os.path.expanduser(env.get("AWS_CONFIG_FILE") or "~/.aws/config")
+    return _expand(env.get("AWS_CONFIG_FILE") or "~/.aws/config")
+
+
+def profile_sections(config: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Profile name -> the config section botocore reads it from: `[profile "qp"]` is qp,
+    `[default]` is default; a later section wins, as in botocore's build_profile_map."""
+    import shlex
+
+    found: dict[str, str] = {}
+    for section in config:
+        if section.startswith("profile"):
+            try:
+                parts = shlex.split(section)
+            except ValueError:
+                continue
+            if len(parts) == 2:
+                found[parts[1]] = section
+        elif section == "default":
+            found["default"] = section
+    return found
 
 
 def config_section_name(profile: str) -> str:
@@ -71,16 +97,17 @@ class AwsFiles:
         cred_text, conf_text = storage.read_text(cred), storage.read_text(conf)
         return cls(cred, conf, cred_text, conf_text, _parse(cred, cred_text), _parse(conf, conf_text))
 
+    def config_section(self, profile: str) -> str:
+        """The section holding the profile in the config file as botocore finds it, or the name to create."""
+        if not hasattr(self, "_sections"):
+            self._sections = profile_sections(self.config)
+        return self._sections.get(profile) or config_section_name(profile)
+
     def config_for(self, profile: str) -> dict[str, str]:
-        if profile == "default":
-            return self.config.get("default") or self.config.get("profile default") or {}
-        return self.config.get(f"profile {profile}", {})
+        return self.config.get(self.config_section(profile), {})
 
     def has_profile(self, profile: str) -> bool:
-        in_config = config_section_name(profile) in self.config or (
-            profile == "default" and "profile default" in self.config
-        )
-        return profile in self.credentials or in_config
+        return profile in self.credentials or self.config_section(profile) in self.config
 
     def is_managed(self, profile: str) -> bool:
         """Whether the credentials file's [profile] section carries our marker."""
@@ -189,7 +216,7 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
     except ValueError as e:
         raise UsageError(str(e), "choose another name with -p")
     conf = files.config_for(profile)
-    where = f"[{config_section_name(profile)}] of {files.config_path}"
+    where = f"[{files.config_section(profile)}] of {files.config_path}"
     s = Settings(profile=profile)
     origins = s.origins
 
@@ -207,7 +234,11 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
                 return conf[key]
         return None
 
-    s.aws_style_role = bool(conf.get("role_arn") and (conf.get("source_profile") or conf.get("credential_source")))
+    # botocore merges the credentials file's section into the profile: role_arn there counts too.
+    merged = {**files.credentials.get(profile, {}), **conf}
+    s.aws_style_role = bool(
+        merged.get("role_arn") and (merged.get("source_profile") or merged.get("credential_source"))
+    )
     source = pick("source_profile", getattr(args, "source_profile", None), "source_profile", OWN_SOURCE_KEY)
     s.source_explicit = source is not None
     s.source_profile = source or DEFAULT_SOURCE
@@ -227,10 +258,20 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
         s.region = source_values.get("region")  # botocore merges both files the same way
         origins["region"] = "source profile" if s.region else "default"
         s.region = s.region or DEFAULT_REGION
+    _check_region(s.region, origins.get("region", ""), where)
     # botocore itself honours AWS_ENDPOINT_URL*; the config value only applies without them.
     endpoint_flag = getattr(args, "endpoint_url", None)
     env_endpoint = any(env.get(v) for v in ENDPOINT_VARS)
     s.endpoint_url = endpoint_flag or (None if env_endpoint else conf.get("endpoint_url"))
+    if endpoint_flag:
+        _check_url(
+            endpoint_flag, "--endpoint-url", UsageError, "give a URL such as https://sts.us-east-1.amazonaws.com"
+        )
+    elif s.endpoint_url:
+        _check_url(s.endpoint_url, f"endpoint_url in {where}", ConfigError, f"fix it in {where}")
+    for var in ENDPOINT_VARS:
+        if env.get(var):
+            _check_url(env[var], var, UsageError, f"fix or unset {var}")
     s.ca_bundle = getattr(args, "ca_bundle", None) or (None if env.get("AWS_CA_BUNDLE") else conf.get("ca_bundle"))
     s.verify_ssl = not getattr(args, "no_verify_ssl", False)
     s.sts_regional_endpoints = conf.get("sts_regional_endpoints")
@@ -262,7 +303,7 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
             s.min_left = parse_duration(min_left)
         except ValueError as e:
             raise UsageError(f"--min-left: {e}", "give how long your run needs, e.g. --min-left 2h")
-    if s.role and s.role.startswith("arn:") and not ARN.match(s.role):
+    if s.role and s.role.startswith("arn:") and not ARN.fullmatch(s.role):
         raise UsageError(
             f"{s.role!r} is not an IAM role ARN", "use arn:PARTITION:iam::ACCOUNT:role/NAME or a role name"
         )
@@ -276,12 +317,34 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
     return s
 
 
+def _check_region(region: str, origin: str, where: str) -> None:
+    if REGION.fullmatch(region or ""):
+        return
+    shown = inifile.printable(region)
+    if origin.startswith("config") or origin == "source profile":
+        raise ConfigError(f"the region {shown} in {where} is not a region name", "e.g. us-east-1; fix the file")
+    raise UsageError(f"the region {shown} is not a region name", "e.g. --region us-east-1")
+
+
+def _check_url(url: str, name: str, error, hint: str) -> None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in url)
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise error(f"{name} {inifile.printable(url)} is not an http(s) URL", hint)
+
+
 def session_name_for(settings: Settings, serial: str) -> str:
     """RoleSessionName: configured, else the MFA serial's user name (auditable in CloudTrail)."""
     if settings.session_name:
         name = settings.session_name
     else:
-        m = SERIAL.match(serial or "")
+        m = SERIAL.fullmatch(serial or "")
         name = m.group(3).split("/")[-1] if m else os.environ.get("USER", "terraform")
     name = re.sub(r"[^\w+=,.@-]", "-", name)[:64]
     return name if len(name) >= 2 else f"{name}--"[:2]

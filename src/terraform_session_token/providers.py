@@ -72,7 +72,8 @@ def from_sts(request: Request) -> Session:
 
     aws = Aws(settings, request.files.has_profile(settings.source_profile), source_keys(settings, request.files))
     aws.check_source_credentials()
-    if not settings.source_explicit:
+    if not settings.source_explicit and request.files.has_profile(settings.source_profile):
+        # Keys from AWS_ACCESS_KEY_ID are no profile: remembering [default] would break the next run.
         request.remembered[OWN_SOURCE_KEY] = settings.source_profile
     serial = settings.mfa_serial
     if not serial:

@@ -118,21 +118,80 @@ def write_private(path: str, text: str) -> None:
         raise
 
 
-def read_text(path: str) -> str | None:
-    """The file's text, or None when it does not exist."""
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def is_devnull(path: str) -> bool:
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        return os.path.samefile(path, os.devnull)
+    except OSError:
+        return False
+
+
+def read_text(path: str) -> str | None:
+    """The file's text, or None when it does not exist. /dev/null reads as empty (as botocore
+    reads it); other special files (a FIFO would block every command) are refused."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
     except IsADirectoryError:
         raise ConfigError(f"{path} is a directory, not a file", "point the setting at a file")
     except PermissionError:
         raise ConfigError(f"can't read {path}: permission denied", f"check the owner and mode of {path}")
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise ConfigError(f"can't read {path}: a loop of symbolic links", "fix the link")
+        raise ConfigError(f"can't read {path}: {e.strerror}", "check the path")
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise ConfigError(f"{path} is a directory, not a file", "point the setting at a file")
+        if is_devnull(path):
+            return ""
+        raise ConfigError(f"{path} is {_kind(mode)}, not a file", "point the setting at a regular file")
+    with os.fdopen(fd, "rb") as f:
+        try:
+            data = f.read()
+        except OSError as e:
+            raise ConfigError(f"can't read {path}: {e.strerror}", "check the file")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not UTF-8 text", "fix its encoding; it was left untouched")
+
+
+def check_replaceable(path: str) -> None:
+    """Before anything is spent: the file (if any) and its directory can be written, and it is a regular file."""
+    real = os.path.realpath(path)
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise UnsafeWriteError(f"can't use {path}: {e.strerror}", "fix the path")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise UnsafeWriteError(
+            f"{path} is {_kind(st.st_mode)}; it is never replaced", "point the setting at a regular file"
+        )
+    if st is not None and not os.access(real, os.W_OK):
+        raise UnsafeWriteError(f"can't write {real}: it is read-only", "make it writable, or use another file")
+    directory = os.path.dirname(real)
+    while not os.path.exists(directory):
+        directory = os.path.dirname(directory)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UnsafeWriteError(
+            f"can't write in {os.path.dirname(real)}: permission denied or read-only",
+            "the file would be replaced atomically there; fix the directory's permissions",
+        )
 
 
 def ensure_private_dir(path: str) -> None:
@@ -221,25 +280,52 @@ def atomic_write(path: str, text: str) -> None:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=temp_prefix(os.path.basename(real)), suffix=TEMP_SUFFIX)
     except OSError as e:
         raise UnsafeWriteError(f"can't write in {directory}: {e.strerror}", "check the directory's permissions")
+    data = text.encode("utf-8")
     try:
         with os.fdopen(fd, "wb") as f:
             if existing is not None:
                 os.fchmod(f.fileno(), stat.S_IMODE(existing.st_mode))
                 with contextlib.suppress(PermissionError):
                     os.fchown(f.fileno(), existing.st_uid, existing.st_gid)
-            f.write(text.encode("utf-8"))
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, real)
-    except BaseException:
+        try:
+            os.replace(tmp, real)
+        except OSError as e:
+            if e.errno not in (errno.EBUSY, errno.EXDEV) or existing is None:
+                raise
+            # A single file bind-mounted (docker -v ~/.aws/credentials:...): no rename can
+            # replace it. The new text is complete on disk first; then it is written in place.
+            _rewrite_in_place(real, data)
+            os.unlink(tmp)
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise UnsafeWriteError(
+                f"can't write {real}: {e.strerror}; it was left untouched",
+                "free some space" if e.errno == errno.ENOSPC else "check the file and its directory",
+            )
         raise
     dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _rewrite_in_place(real: str, data: bytes) -> None:
+    """Overwrite the file's bytes and cut it to length, then fsync (under the caller's lock)."""
+    fd = os.open(real, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.ftruncate(fd, len(data))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _remove_stale_temporaries(real: str) -> None:
@@ -261,6 +347,7 @@ def update_file(path: str, edit: Callable[[str], str]) -> tuple[str | None, str]
     ensure_private_dir(directory)
     with directory_locked(directory):
         _remove_stale_temporaries(real)
+        check_replaceable(real)
         old = read_text(real)
         new = edit(old or "")
         if new != (old or "") or old is None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 from .. import inifile, storage
 from ..errors import ConfigError, ToolError, UnsafeWriteError
-from ..profiles import MARKER, OWN_ROLE_KEY, AwsFiles, Settings, config_section_name, resolve
+from ..profiles import MARKER, OWN_ROLE_KEY, AwsFiles, Settings, resolve
 from ..sessions import Session
 
 
@@ -18,15 +17,7 @@ def load(args) -> tuple[AwsFiles, Settings]:
 
 def check_writable(path: str) -> None:
     """Fail before any AWS call (and before a code is spent) if `path` can't be replaced."""
-    real = os.path.realpath(path)
-    directory = os.path.dirname(real)
-    while not os.path.exists(directory):
-        directory = os.path.dirname(directory)
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise UnsafeWriteError(
-            f"can't write in {os.path.dirname(real)}: permission denied",
-            "the file would be replaced atomically there; fix the directory's permissions",
-        )
+    storage.check_replaceable(path)
 
 
 def refuse_unsafe_target(credentials_text: str, settings: Settings, overwrite_keys: bool) -> bool:
@@ -53,7 +44,7 @@ def refuse_aws_style_target(settings: Settings, files: AwsFiles) -> None:
     """A config profile with role_arn + source_profile makes AWS readers assume the role themselves."""
     if settings.aws_style_role:
         raise ConfigError(
-            f"[{config_section_name(settings.profile)}] in {files.config_path} has role_arn and "
+            f"[{settings.profile}] has role_arn and "
             "source_profile, so AWS tools would assume that role themselves and ignore a session "
             f"written to [{settings.profile}]",
             f"use 'exec -p {settings.profile}' or credential-process, or write the session to another -p",
@@ -66,7 +57,12 @@ def write_session_profile(files: AwsFiles, settings: Settings, session: Session,
 
     def edit(text: str) -> str:
         existed.append(refuse_unsafe_target(text, settings, overwrite_keys))  # again, under the lock
-        return inifile.set_section(text, settings.profile, session.profile_values(), marker=MARKER)
+        values = session.profile_values()
+        current = inifile.section_values(text, settings.profile) or {}
+        explicit = settings.origins.get("region", "").startswith(("flag", "env"))
+        if not values.get("region") or (current.get("region") and not explicit):
+            del values["region"]  # a region in the section stays unless --region / AWS_REGION says otherwise
+        return inifile.set_section(text, settings.profile, values, marker=MARKER)
 
     storage.update_file(files.credentials_path, edit)
     return existed[-1]
@@ -74,7 +70,7 @@ def write_session_profile(files: AwsFiles, settings: Settings, session: Session,
 
 def remember(files: AwsFiles, settings: Settings, discovered: dict[str, str]) -> None:
     """Store what discovery found in the profile's config section, so next time needs no IAM call."""
-    section = config_section_name(settings.profile)
+    section = files.config_section(settings.profile)
 
     def missing(current: dict[str, str]) -> dict[str, str]:
         # A role given by name is replaced by its ARN; anything else set by the user stays.

@@ -8,8 +8,8 @@ import shutil
 import sys
 
 from .. import inifile, storage
-from ..errors import ConfigError
-from ..profiles import OWN_ROLE_KEY, OWN_SOURCE_KEY, config_section_name
+from ..errors import ConfigError, UsageError
+from ..profiles import OWN_ROLE_KEY, OWN_SOURCE_KEY
 from . import common
 
 
@@ -31,7 +31,7 @@ def _text(number) -> str | None:
 def run(args) -> int:
     files, settings = common.load(args)
     common.refuse_aws_style_target(settings, files)
-    section = config_section_name(settings.profile)
+    section = files.config_section(settings.profile)
     process = f"{tool_command()} credential-process -p {settings.profile}"
     values = {
         "credential_process": process,
@@ -50,12 +50,19 @@ def run(args) -> int:
         "external_id": getattr(args, "external_id", None),
     }
     values = {k: v for k, v in values.items() if v}
+    for key, value in values.items():
+        if value != value.strip() or any(c in value for c in "\r\n\x00"):
+            raise UsageError(
+                f"the value for {key} has a line break or white space at its ends",
+                "a config file value is one line without surrounding spaces",
+            )
     if "duration_seconds" in values:
         settings.duration = int(values["duration_seconds"])
         settings.effective_duration()
 
     def edit(text: str) -> str:
         try:
+            inifile.parse(text)  # the whole file must parse as botocore parses it, not only our section
             return inifile.set_section(text, section, values)
         except inifile.IniSyntaxError as e:
             raise ConfigError(f"can't parse {files.config_path}: {e}", "fix it by hand; it was left untouched")

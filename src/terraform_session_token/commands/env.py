@@ -36,8 +36,23 @@ def session_environment(session: Session, region: str) -> dict[str, str | None]:
     return env
 
 
-def _quote_sh(value: str) -> str:
+# PowerShell takes these as single quotes too: each must be doubled inside a '...' string.
+POWERSHELL_QUOTES = "'\u2018\u2019\u201a\u201b"
+
+
+def quote_sh(value: str) -> str:
+    """POSIX sh: inside '...' nothing is special; a ' ends the string, so it is written '\\''."""
     return "'" + value.replace("'", "'\\''") + "'"
+
+
+def quote_fish(value: str) -> str:
+    """fish: inside '...' a backslash escapes ' and \\ (sh quoting would let a trailing \\ run code)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def quote_powershell(value: str) -> str:
+    """PowerShell: inside '...' only the single quotes (four of them) are special, each doubled."""
+    return "'" + "".join(c + c if c in POWERSHELL_QUOTES else c for c in value) + "'"
 
 
 def render(env: dict[str, str | None], shell: str) -> str:
@@ -46,14 +61,14 @@ def render(env: dict[str, str | None], shell: str) -> str:
     lines = []
     for name, value in env.items():
         if shell == "sh":
-            lines.append(f"unset {name}" if value is None else f"export {name}={_quote_sh(value)}")
+            lines.append(f"unset {name}" if value is None else f"export {name}={quote_sh(value)}")
         elif shell == "fish":
-            lines.append(f"set -e {name}" if value is None else f"set -gx {name} {_quote_sh(value)}")
+            lines.append(f"set -e {name}" if value is None else f"set -gx {name} {quote_fish(value)}")
         else:
             if value is None:
                 lines.append(f"Remove-Item Env:{name} -ErrorAction SilentlyContinue")
             else:
-                lines.append(f"$Env:{name} = '" + value.replace("'", "''") + "'")
+                lines.append(f"$Env:{name} = {quote_powershell(value)}")
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from .. import sessions
+from ..errors import terminal_safe
 from ..profiles import AwsFiles
 from ..sessions import Session, describe_left, format_time
 
@@ -79,7 +80,7 @@ def run(args) -> int:
         (r["profile"], r["where"], r["identity"] or "-", r["expires"] or "-", describe_left(r["seconds_left"]))
         for r in rows
     ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    widths = [max(len(terminal_safe(row[i])) for row in table) for i in range(len(header))]
     for row in table:
-        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        print("  ".join(terminal_safe(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
     return 0
