@@ -155,6 +155,8 @@ class Rules:
         self.used_codes: set[tuple[str, str]] = set()
         self.faults: list[tuple[int, str, str, str | None]] = []
         self.admin = None  # set by LocalAws: handles /_local_aws/ requests
+        # A lying endpoint: these values replace the credentials of the next AssumeRole answers.
+        self.credential_override: dict[str, str] = {}
 
     # -- helpers -------------------------------------------------------------
     def _take_fault(self, action: str) -> _Fault | None:
@@ -358,6 +360,11 @@ class Rules:
         if not (key and expiry and arn):
             return body
         expires = datetime.fromisoformat(expiry.group(1).replace("Z", "+00:00")).timestamp()
+        for name, value in self.credential_override.items():
+            old = re.search(f"<{name}>([^<]*)</{name}>", text)
+            if old:
+                escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                text = text.replace(old.group(0), f"<{name}>{escaped}</{name}>")
         if self.session_lifetime:
             expires = time.time() + self.session_lifetime
             text = text.replace(expiry.group(0), f"<Expiration>{_iso_precise(expires)}</Expiration>")

@@ -238,3 +238,14 @@ def tls_aws(local_aws, tmp_path_factory):
     aws.ca_bundle = cert
     yield aws
     aws.stop()
+
+
+def assert_one_line_failure(result, exit_code: int, *needles: str) -> None:
+    """The promise for every failure: the exit code of its kind, one line, no traceback."""
+    assert result.returncode == exit_code, (result.returncode, result.stderr)
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("terraform-session-token: error: "), (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr and "unexpected" not in result.stderr
+    for needle in needles:
+        assert needle in result.stderr, result.stderr
