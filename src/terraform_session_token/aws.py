@@ -154,7 +154,8 @@ class Aws:
         error = outcome.get("error")
         if isinstance(error, (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)):
             raise translate(error, self.settings, operation) from error
-        if isinstance(error, botocore.parsers.ResponseParserError):
+        # botocore's parsers fail in their own ways on bodies that are not AWS's (HTML, garbage).
+        if isinstance(error, (botocore.parsers.ResponseParserError, KeyError, ValueError, TypeError, IndexError)):
             raise NetworkError(
                 f"the endpoint's answer to {operation} is not an AWS response",
                 "check --endpoint-url / AWS_ENDPOINT_URL, and any proxy or captive portal in between",
@@ -195,14 +196,14 @@ class Aws:
         # One attempt when a code is sent: AWS accepts each code once.
         client = self.client("sts", credentials, attempts=1 if code else 3)
         response = self._call(client, "assume_role", **params)
-        return _session(response["Credentials"], response["AssumedRoleUser"]["Arn"], self.settings.region)
+        return _session(_get(response, "Credentials"), _get(response, "AssumedRoleUser", "Arn"), self.settings.region)
 
     def get_session_token(self, duration: int, serial: str, code: str) -> Session:
         client = self.client("sts", attempts=1)
         response = self._call(
             client, "get_session_token", DurationSeconds=duration, SerialNumber=serial, TokenCode=code
         )
-        return _session(response["Credentials"], "", self.settings.region)
+        return _session(_get(response, "Credentials"), "", self.settings.region)
 
     def caller_identity(self, credentials=None, attempts: int = 3) -> dict:
         return self._call(self.client("sts", credentials, attempts), "get_caller_identity")
@@ -223,6 +224,20 @@ class Aws:
         """When IAM says the key was created (None when IAM does not list it)."""
         keys = self._call(self.client("iam"), "list_access_keys").get("AccessKeyMetadata", [])
         return next((k["CreateDate"] for k in keys if k["AccessKeyId"] == access_key_id), None)
+
+
+def _get(response, *path):
+    """A field of an answer; an answer without it did not come from AWS (a portal, a proxy)."""
+    value = response
+    try:
+        for key in path:
+            value = value[key]
+    except (KeyError, TypeError):
+        raise NetworkError(
+            "the endpoint's answer is not an AWS response (it lacks " + ".".join(path) + ")",
+            "check --endpoint-url / AWS_ENDPOINT_URL, and any proxy or captive portal in between",
+        )
+    return value
 
 
 _KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
