@@ -208,6 +208,29 @@ class Bench:
 
         self.parallel()
         self.endpoint()
+        self.many_sections()
+
+    def many_sections(self) -> None:
+        """status and clear --all over 10,000 managed sections: linear, not quadratic."""
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+        from terraform_session_token.profiles import MARKER
+
+        path = Path(self.env["AWS_SHARED_CREDENTIALS_FILE"])
+        user = path.read_text()
+        sections = "".join(
+            f"\n[many{n}]\n{MARKER}\naws_access_key_id = ASIA{n:016d}\naws_secret_access_key = s{n}\n"
+            f"aws_session_token = t{n}\nexpiration = 2099-01-01T00:00:00Z\n"
+            for n in range(10_000)
+        )
+        times = {}
+        for name, argv in (("status", [TOOL, "status"]), ("clear --all", [TOOL, "clear", "--all"])):
+            path.write_text(user + sections)
+            start = time.perf_counter()
+            subprocess.run(argv, env=self.env, check=True, capture_output=True)
+            times[name] = time.perf_counter() - start
+        path.write_text(user)
+        for name, seconds in times.items():
+            self.rows.append((f"`{name}`, 10,000 managed sections", f"{seconds * 1000:.0f} ms", "", "one run"))
 
     def endpoint(self) -> None:
         """exec's credential endpoint answering for a cached session, as an SDK in the child asks it."""

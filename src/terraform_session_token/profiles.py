@@ -117,7 +117,9 @@ class AwsFiles:
 
     def keys_in_keyring(self, profile: str) -> bool:
         """Whether the credentials file says this profile's long-term keys are in the OS keyring."""
-        return profile in self.credentials and inifile.has_line(self.credentials_text or "", profile, KEYRING_MARKER)
+        if not hasattr(self, "_in_keyring"):
+            self._in_keyring = inifile.sections_with_line(self.credentials_text or "", KEYRING_MARKER)
+        return profile in self._in_keyring
 
     def plaintext_keys(self, profile: str) -> bool:
         """Whether the profile holds long-term keys in plaintext in the credentials file."""
