@@ -84,7 +84,11 @@ def test_clear_all(home):
 
 def test_policy_json_is_valid_and_the_trust_policy_is_enforced(home, local_aws):
     out = home.run("policy", "--account", ACCOUNT, "--role", "PolicyRole", "--max-mfa-age", "3600")
-    documents = json.loads(out.stdout)
+    decoder, text, documents = json.JSONDecoder(), out.stdout.strip(), {}
+    # Two documents, each as IAM takes it; their titles went to stderr.
+    documents["GroupPolicy"], end = decoder.raw_decode(text)
+    documents["TrustPolicy"], _ = decoder.raw_decode(text[end:].lstrip())
+    assert "# the users' group policy" in out.stderr and "#" not in out.stdout
     group = documents["GroupPolicy"]["Statement"]
     assert {a for s in group for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} == {
         "iam:ListMFADevices",
@@ -99,6 +103,24 @@ def test_policy_json_is_valid_and_the_trust_policy_is_enforced(home, local_aws):
     with pytest.raises(ClientError):
         sts.assume_role(RoleArn=arn, RoleSessionName="no-mfa")
     sts.assume_role(RoleArn=arn, RoleSessionName="mfa", SerialNumber=home.identity.serial, TokenCode=home.code())
+
+
+def test_policy_sid_is_alphanumeric_and_a_missing_account_is_said(home):
+    out = home.run("policy", "--role", "terraform-admin", "--document", "group")
+    sids = [statement["Sid"] for statement in json.loads(out.stdout)["Statement"]]
+    assert all(sid.isalnum() for sid in sids) and "AllowGetAndAssumeterraformadmin" in sids
+    assert "no --account" in out.stderr and "placeholder" in out.stderr
+
+
+def test_policy_document_selects_the_hcl_part_too(home):
+    trust = hcl2.loads(home.run("policy", "--format", "hcl", "--account", ACCOUNT, "--document", "trust").stdout)
+    group = hcl2.loads(home.run("policy", "--format", "hcl", "--account", ACCOUNT, "--document", "group").stdout)
+    assert {next(iter(r)).strip('"') for r in trust["resource"]} == {"aws_iam_role"}
+    assert {next(iter(r)).strip('"') for r in group["resource"]} == {
+        "aws_iam_policy",
+        "aws_iam_group",
+        "aws_iam_group_policy_attachment",
+    }
 
 
 def test_policy_hcl_parses_and_uses_current_syntax(home):

@@ -8,7 +8,7 @@ import os
 import sys
 
 from . import __version__
-from .errors import Interrupted, ToolError
+from .errors import Interrupted, ToolError, UsageError
 
 PROG = "terraform-session-token"
 USAGE = f"{PROG} [-h] [-d 3600] [-p terraform_session] [-v] [options] [command ...]"
@@ -27,15 +27,40 @@ COMMANDS = {
     "completion": ("completion", "print shell completion for bash or zsh"),
 }
 SESSION_COMMANDS = ("refresh", "exec", "env", "credential-process", "configure", "doctor")
+WITHOUT_PROFILE = ("policy", "completion", "keys")
 
 
-def add_session_options(parser: argparse.ArgumentParser, nested: bool) -> None:
-    """The options of every command that obtains a session.
+ALL_SESSION_OPTIONS = None
+# Which session options mean something to each command (the rest are not offered there).
+COMMAND_OPTIONS = {
+    "refresh": ALL_SESSION_OPTIONS,
+    "exec": {"-d", "-p", "-v", "--source-profile", "--role", "--serial", "--code", "--mfa-process",
+             "--mfa-session", "--mfa-session-duration", "--no-role", "--session-name", "--external-id",
+             "--region", "--endpoint-url", "--ca-bundle", "--force", "--margin"},
+    "configure": {"-d", "-p", "--source-profile", "--role", "--serial", "--mfa-process", "--mfa-session",
+                  "--mfa-session-duration", "--no-role", "--session-name", "--external-id", "--region",
+                  "--endpoint-url", "--ca-bundle", "--margin"},
+    "doctor": {"-d", "-p", "-v", "--source-profile", "--role", "--serial", "--mfa-session",
+               "--mfa-session-duration", "--no-role", "--region", "--endpoint-url", "--ca-bundle"},
+}  # fmt: skip
+COMMAND_OPTIONS["env"] = COMMAND_OPTIONS["credential-process"] = COMMAND_OPTIONS["exec"]
+
+
+def add_session_options(parser: argparse.ArgumentParser, nested: bool, only: set[str] | None = None) -> None:
+    """The options of the commands that obtain a session (`only`: the subset that applies).
 
     On subcommands the defaults are suppressed, so an option given before the command
     name is not reset by the subcommand's parser.
     """
     d = {"default": argparse.SUPPRESS} if nested else {}
+    if only is not None:
+        add = parser.add_argument
+
+        def add_argument(*names, **kwargs):  # noqa: ANN202 - a filter in front of argparse's
+            if names[0] in only:
+                add(*names, **kwargs)
+
+        parser = argparse.Namespace(add_argument=add_argument)
     parser.add_argument(
         "-d", "--duration", type=int, metavar="3600", help="how long the session is valid (seconds)", **d
     )
@@ -50,7 +75,7 @@ def add_session_options(parser: argparse.ArgumentParser, nested: bool) -> None:
         "-v",
         "--no-verify-ssl",
         action="store_true",
-        help="disable TLS verification (not recommended: use --ca-bundle)",
+        help="disable TLS verification (NOT 'verbose'; warns on every run; use --ca-bundle instead)",
         **d,
     )
     parser.add_argument(
@@ -132,7 +157,7 @@ class _CommandParser(_Parser):
         self._populated = True
         self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         if self._command in SESSION_COMMANDS:
-            add_session_options(self, nested=True)
+            add_session_options(self, nested=True, only=COMMAND_OPTIONS.get(self._command))
         module = importlib.import_module(f".commands.{COMMANDS[self._command][0]}", __package__)
         module.add_arguments(self)
 
@@ -160,7 +185,9 @@ def build_parser(complete: bool = False) -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="command", title="commands", parser_class=_CommandParser)
     for name, (_, summary) in COMMANDS.items():
-        p = sub.add_parser(name, help=summary, description=summary, command=name, formatter_class=_Formatter)
+        p = sub.add_parser(
+            name, help=summary, description=summary, command=name, formatter_class=_Formatter, prog=f"{PROG} {name}"
+        )
         if complete:
             p.populate()
     return parser
@@ -173,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "refresh"
     module = importlib.import_module(f".commands.{COMMANDS[command][0]}", __package__)
     try:
+        if command in WITHOUT_PROFILE and getattr(args, "profile", None):
+            raise UsageError(f"-p does not apply to {command}", f"see: {PROG} {command} --help")
         try:
             return int(module.run(args) or 0)
         except KeyboardInterrupt:

@@ -178,14 +178,20 @@ def has_line(text: str, name: str, line_text: str) -> bool:
     return any(ln.text.strip() == line_text for ln in lines[span[0] : span[1]])
 
 
-def remove_line(text: str, name: str, line_text: str) -> str:
-    """Return text without the lines of section `name` whose stripped text is `line_text`."""
+def remove_line(text: str, name: str, line_text: str, prefix: bool = False) -> str:
+    """Return text without the lines of section `name` whose stripped text is `line_text`
+    (or, with `prefix`, starts with it)."""
     lines = scan(text)
     span = _single_span(lines, name)
     if span is None:
         return text
     start, end = span
-    kept = [ln for k, ln in enumerate(lines) if not (start < k < end and ln.text.strip() == line_text)]
+
+    def hit(ln: Line) -> bool:
+        stripped = ln.text.strip()
+        return ln.kind == "comment" and (stripped.startswith(line_text) if prefix else stripped == line_text)
+
+    kept = [ln for k, ln in enumerate(lines) if not (start < k < end and hit(ln))]
     if kept and lines[-1].eol == "" and kept[-1] is not lines[-1]:
         kept[-1] = Line(kept[-1].text, "", kept[-1].kind)  # the file ended without a newline: keep that
     return _join(kept)
@@ -287,6 +293,24 @@ def _insert_indent(body: list[Line], last: int, next_header: Line | None) -> str
 def sections_with_line(text: str, line_text: str) -> set[str]:
     """The sections holding a line whose stripped text is `line_text`, in one pass (our marker)."""
     return {ln.section for ln in scan(text) if ln.kind != "header" and ln.section and ln.text.strip() == line_text}
+
+
+def lines_starting(text: str, prefix: str) -> dict[str, str]:
+    """Section -> the stripped text of its first line starting with `prefix` (one pass)."""
+    found: dict[str, str] = {}
+    for ln in scan(text):
+        if ln.kind != "header" and ln.section and ln.text.strip().startswith(prefix):
+            found.setdefault(ln.section, ln.text.strip())
+    return found
+
+
+def has_only_header(text: str, name: str) -> bool:
+    """Whether section `name` exists and holds no key and no comment: nothing but its header."""
+    lines = scan(text)
+    span = _single_span(lines, name)
+    if span is None:
+        return False
+    return all(ln.kind == "blank" for ln in lines[span[0] + 1 : span[1]])
 
 
 def remove_sections(text: str, names) -> str:

@@ -146,6 +146,8 @@ def get_code(
             raise MfaError("no MFA code: input ended before one was given", "run again and type the code")
         if CODE.fullmatch(answer.strip()):
             return answer.strip()
+        if not prompter.interactive:
+            check_code(answer, "standard input")  # says what is wrong with it
         if prompter.interactive:
             prompter.say(f"An MFA code is 6 digits (device {serial}); try again.")
     raise MfaError("no valid MFA code was given", "type the 6 digits your MFA app shows for " + serial)

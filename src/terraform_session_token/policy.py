@@ -39,7 +39,7 @@ def group_policy(account: str, role: str) -> dict:
                 "Resource": f"arn:aws:iam::{account}:user/${{aws:username}}",
             },
             {
-                "Sid": f"AllowGetAndAssume{role}",
+                "Sid": sid(role),
                 "Effect": "Allow",
                 "Action": ["iam:GetRole", "sts:AssumeRole"],
                 "Resource": role_arn,
@@ -48,17 +48,16 @@ def group_policy(account: str, role: str) -> dict:
     }
 
 
-def as_json(account: str, role: str, max_mfa_age: int | None) -> str:
-    return json.dumps(
-        {"GroupPolicy": group_policy(account, role), "TrustPolicy": trust_policy(account, max_mfa_age)}, indent=2
-    )
+def sid(role: str) -> str:
+    """A statement id: IAM allows only letters and digits there (a role name may have - _ . @ ...)."""
+    return "AllowGetAndAssume" + "".join(c for c in role if c.isascii() and c.isalnum())
 
 
 def _hcl_list(items: list[str]) -> str:
     return "[" + ", ".join(json.dumps(i).replace("${", "$${") for i in items) + "]"
 
 
-def as_hcl(account: str, role: str, group: str, max_mfa_age: int | None) -> str:
+def as_hcl(account: str, role: str, group: str, max_mfa_age: int | None, document: str | None = None) -> str:
     """Current Terraform syntax: aws_iam_policy_document data sources, no 0.11 interpolation."""
     ident = "".join(c if c.isalnum() else "_" for c in role).lower()
     mfa_age = ""
@@ -70,7 +69,7 @@ def as_hcl(account: str, role: str, group: str, max_mfa_age: int | None) -> str:
       values   = ["{max_mfa_age}"]
     }}
 """
-    return f"""data "aws_iam_policy_document" "{ident}_trust" {{
+    trust = f"""data "aws_iam_policy_document" "{ident}_trust" {{
   statement {{
     sid     = "AllowAssumeRoleOnlyWithMFA"
     actions = ["sts:AssumeRole"]
@@ -94,8 +93,8 @@ resource "aws_iam_role" "{ident}" {{
   assume_role_policy   = data.aws_iam_policy_document.{ident}_trust.json
   max_session_duration = 3600
 }}
-
-data "aws_iam_policy_document" "assume_{ident}" {{
+"""
+    group_part = f"""data "aws_iam_policy_document" "assume_{ident}" {{
   statement {{
     sid       = "AllowListOwnMFADevices"
     actions   = ["iam:ListMFADevices"]
@@ -103,7 +102,7 @@ data "aws_iam_policy_document" "assume_{ident}" {{
   }}
 
   statement {{
-    sid       = "AllowGetAndAssume{role}"
+    sid       = "{sid(role)}"
     actions   = ["iam:GetRole", "sts:AssumeRole"]
     resources = [aws_iam_role.{ident}.arn]
   }}
@@ -124,3 +123,4 @@ resource "aws_iam_group_policy_attachment" "assume_{ident}" {{
   policy_arn = aws_iam_policy.assume_{ident}.arn
 }}
 """
+    return {"trust": trust, "group": group_part, None: trust + "\n" + group_part}[document]

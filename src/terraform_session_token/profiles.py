@@ -33,6 +33,8 @@ ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_I
 OWN_ROLE_KEY = "session_role_arn"
 OWN_SOURCE_KEY = "session_source_profile"
 MARKER = "# managed by terraform-session-token"
+# Heads a config section's keys that the tool added, listing them: clear takes back exactly those.
+WROTE_MARKER = "# terraform-session-token wrote:"
 # Left in a source profile of the credentials file whose keys were moved into the OS keyring.
 KEYRING_MARKER = "# aws_access_key_id, aws_secret_access_key: in the OS keyring (terraform-session-token keys)"
 

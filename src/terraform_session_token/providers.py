@@ -72,8 +72,9 @@ def from_sts(request: Request) -> Session:
 
     aws = Aws(settings, request.files.has_profile(settings.source_profile), source_keys(settings, request.files))
     aws.check_source_credentials()
-    if not settings.source_explicit and request.files.has_profile(settings.source_profile):
-        # Keys from AWS_ACCESS_KEY_ID are no profile: remembering [default] would break the next run.
+    if settings.origins.get("source_profile", "flag") == "flag" and request.files.has_profile(settings.source_profile):
+        # Given or defaulted, it is remembered like role and device; keys from AWS_ACCESS_KEY_ID
+        # are no profile: remembering [default] for them would break the next run.
         request.remembered[OWN_SOURCE_KEY] = settings.source_profile
     serial = settings.mfa_serial
     if not serial:
@@ -163,13 +164,14 @@ def cached_or_new(request: Request, force: bool = False, min_left: int = 0) -> S
     then find the fresh session in the cache. This path imports botocore only on a miss.
     """
     settings = request.settings
-    wanted = settings.role if settings.origins.get("role") == "flag" else None
+    wanted = None if settings.no_role else (settings.role or DEFAULT_ROLE)
 
     def usable(cached: Session | None) -> bool:
+        # A session of another role or kind (a one-off --role) never stands in for the profile's.
         return bool(
             cached
             and cached.is_fresh(max(settings.refresh_margin, min_left) + sessions.SERVE_AHEAD)
-            and cached.is_for_role(wanted)
+            and cached.matches(settings.no_role, wanted)
             and not force
         )
 

@@ -80,6 +80,13 @@ class Session:
             return parts[4] == account and parts[5].split("/")[-1] == name
         return role.split("/")[-1] == name
 
+    def matches(self, no_role: bool, role: str | None) -> bool:
+        """Whether this is the session a profile asks for: a user session for a no-role profile,
+        else a session of `role` (a name, or an ARN whose account must match too)."""
+        if no_role:
+            return ":user/" in self.arn
+        return ":assumed-role/" in self.arn and self.is_for_role(role)
+
     def profile_values(self) -> dict[str, str | None]:
         """The keys written into the credentials file's session profile."""
         return {
@@ -195,11 +202,20 @@ def write_cached(name: str, session: Session, env=os.environ) -> None:
     storage.write_private(cache_file(name, env), session.cache_json())
 
 
-def remove_temporaries(env=os.environ) -> int:
-    """Delete what killed cache writers left behind (only the tool's own temporary names)."""
+def remove_cached(name: str, env=os.environ) -> None:
+    """A profile's cached session and its lock file."""
+    for path in (cache_file(name, env), lock_file(name, env)):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def remove_tool_files(env=os.environ) -> int:
+    """Delete the cache's lock files and what killed writers left behind (only the tool's own names)."""
     directory = cache_dir(env)
     try:
-        names = [n for n in os.listdir(directory) if storage.is_our_temp(n)]
+        names = [n for n in os.listdir(directory) if storage.is_our_temp(n) or n.endswith(".lock")]
     except FileNotFoundError:
         return 0
     storage.check_private_dir(directory, create=False)

@@ -1,39 +1,61 @@
-"""clear: remove session profiles and cached sessions this tool wrote, nothing else."""
+"""clear: remove what this tool wrote (session profiles, config keys it added, caches), nothing else."""
 
 from __future__ import annotations
 
-import os
+import argparse
 
 from .. import inifile, sessions, storage
 from ..errors import UnsafeWriteError, UsageError
-from ..profiles import MARKER, AwsFiles
+from ..profiles import MARKER, WROTE_MARKER, AwsFiles
+from .common import written_keys
 
 
 def add_arguments(parser) -> None:
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("-p", "--profile", help="the session profile to remove")
-    group.add_argument("--all", action="store_true", help="every session profile and cache this tool wrote")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-p", "--profile", default=argparse.SUPPRESS, help="the session profile to remove")
+    group.add_argument("--all", action="store_true", help="everything this tool wrote, for every profile")
+
+
+def take_back_config(text: str, sections) -> str:
+    """Remove the keys the tool added to these config sections, its marker line, and a section
+    left with nothing but its header (one the tool created): the file as it was before."""
+    marked = inifile.lines_starting(text, WROTE_MARKER)
+    emptied = []
+    for section in sections:
+        if section not in marked:
+            continue
+        text = inifile.set_section(text, section, dict.fromkeys(written_keys(marked[section])))
+        text = inifile.remove_line(text, section, WROTE_MARKER, prefix=True)
+        if inifile.has_only_header(text, section):
+            emptied.append(section)
+    return inifile.remove_sections(text, emptied)
 
 
 def run(args) -> int:
     files = AwsFiles.load()
+    profile = getattr(args, "profile", None)
+    if not args.all and not profile:
+        raise UsageError("clear needs -p NAME or --all", "see: terraform-session-token status")
     if args.all:
         targets = files.managed_profiles()
         caches = sessions.cached_names()
+        config_sections = list(inifile.lines_starting(files.config_text or "", WROTE_MARKER))
     else:
         try:
-            inifile.check_profile_name(args.profile)
+            inifile.check_profile_name(profile)
         except ValueError as e:
             raise UsageError(str(e), "")
-        targets = [args.profile] if args.profile in files.credentials else []
-        caches = [args.profile] if args.profile in sessions.cached_names() else []
-        if targets and not files.is_managed(args.profile):
+        targets = [profile] if profile in files.credentials else []
+        caches = [profile] if profile in sessions.cached_names() else []
+        section = files.config_section(profile)
+        config_sections = [section] if section in inifile.lines_starting(files.config_text or "", WROTE_MARKER) else []
+        if targets and not files.is_managed(profile):
             raise UnsafeWriteError(
-                f"the profile [{args.profile}] was not written by terraform-session-token; left alone",
+                f"the profile [{profile}] was not written by terraform-session-token; left alone",
                 "remove it by hand if you really want it gone",
             )
-        if not targets and not caches:
-            raise UsageError(f"no session profile or cache named {args.profile}", "see: terraform-session-token status")
+        if not targets and not caches and not config_sections:
+            raise UsageError(f"no session profile or cache named {profile}", "see: terraform-session-token status")
 
     if targets:
 
@@ -44,13 +66,17 @@ def run(args) -> int:
         storage.update_file(files.credentials_path, edit)
     for name in targets:
         print(f"Removed the profile [{name}] from {files.credentials_path}")
+    if config_sections:
+        storage.update_file(files.config_path, lambda text: take_back_config(text, config_sections))
+        for section in config_sections:
+            print(f"Removed what terraform-session-token wrote into [{section}] of {files.config_path}")
     for name in caches:
-        os.unlink(sessions.cache_file(name))
+        sessions.remove_cached(name)
         print(f"Removed the cached session {name}")
     if args.all:
-        leftovers = sessions.remove_temporaries()
+        leftovers = sessions.remove_tool_files()
         if leftovers:
-            print(f"Removed {leftovers} temporary file(s) of interrupted writes from the cache")
-    if not targets and not caches:
+            print(f"Removed {leftovers} lock and temporary file(s) from the cache")
+    if not targets and not caches and not config_sections:
         print("Nothing to clear.")
     return 0

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from .. import inifile, storage
-from ..errors import ConfigError, ToolError, UnsafeWriteError
-from ..profiles import MARKER, OWN_ROLE_KEY, AwsFiles, Settings, resolve
+from ..errors import ConfigError, CredentialsError, ToolError, UnsafeWriteError
+from ..profiles import MARKER, OWN_ROLE_KEY, WROTE_MARKER, AwsFiles, Settings, resolve
 from ..sessions import Session
 
 
@@ -18,6 +19,23 @@ def load(args) -> tuple[AwsFiles, Settings]:
 def check_writable(path: str) -> None:
     """Fail before any AWS call (and before a code is spent) if `path` can't be replaced."""
     storage.check_replaceable(path)
+
+
+def check_source_exists(files: AwsFiles, settings: Settings, env=os.environ) -> None:
+    """Before any question: a source profile that is nowhere is said at once, with a close name if any."""
+    source = settings.source_profile
+    if files.has_profile(source) or (not settings.source_explicit and env.get("AWS_ACCESS_KEY_ID")):
+        return
+    import difflib
+
+    names = set(files.credentials) | {p for p in (section.split()[-1].strip('"') for section in files.config) if p}
+    close = difflib.get_close_matches(source, sorted(names), n=1)
+    hint = (
+        f"did you mean --source-profile {close[0]}?"
+        if close
+        else (f"create it with: aws configure --profile {source}, or pass --source-profile")
+    )
+    raise CredentialsError(f"source profile [{source}] not found in the credentials or config file", hint)
 
 
 def refuse_unsafe_target(credentials_text: str, settings: Settings, overwrite_keys: bool) -> bool:
@@ -68,7 +86,28 @@ def write_session_profile(files: AwsFiles, settings: Settings, session: Session,
     return existed[-1]
 
 
-def remember(files: AwsFiles, settings: Settings, discovered: dict[str, str]) -> None:
+def written_keys(line: str) -> list[str]:
+    """The keys a WROTE_MARKER line lists."""
+    return line[len(WROTE_MARKER) :].split() if line.startswith(WROTE_MARKER) else []
+
+
+def write_config_keys(text: str, section: str, values: dict[str, str | None], path: str) -> str:
+    """Set `values` in a config section, listing in its marker line the keys the tool added
+    (not those the user had), so that clear can take exactly those back."""
+    try:
+        current = inifile.section_values(text, section) or {}
+        inifile.parse(text)
+    except inifile.IniSyntaxError as e:
+        raise ConfigError(f"can't parse {path}: {e}", "fix it by hand; it was left untouched")
+    listed = written_keys(inifile.lines_starting(text, WROTE_MARKER).get(section, ""))
+    added = [k for k, v in values.items() if v is not None and k not in current]
+    keys = [k for k in dict.fromkeys(listed + added) if values.get(k, "") is not None]
+    text = inifile.remove_line(text, section, WROTE_MARKER, prefix=True)
+    marker = f"{WROTE_MARKER} {' '.join(keys)}" if keys else ""
+    return inifile.set_section(text, section, values, marker=marker)
+
+
+def remember(files: AwsFiles, settings: Settings, discovered: dict[str, str], say=None) -> None:
     """Store what discovery found in the profile's config section, so next time needs no IAM call."""
     section = files.config_section(settings.profile)
 
@@ -82,22 +121,27 @@ def remember(files: AwsFiles, settings: Settings, discovered: dict[str, str]) ->
 
     if not missing(files.config_for(settings.profile)):
         return
+    done: list[str] = []
 
     def edit(text: str) -> str:
-        try:
-            current = inifile.section_values(text, section) or {}
-        except inifile.IniSyntaxError as e:
-            raise ConfigError(f"can't parse {files.config_path}: {e}", "fix it by hand; it was left untouched")
+        current = inifile.section_values(text, section) or {}
         values = missing(current)
-        return inifile.set_section(text, section, values) if values else text
+        done[:] = list(values)
+        return write_config_keys(text, section, values, files.config_path) if values else text
 
     storage.update_file(files.config_path, edit)
+    if done:
+        (say or _to_stderr)(f"Remembered in [{section}] of {files.config_path}: {', '.join(done)}")
 
 
-def remember_or_warn(files: AwsFiles, settings: Settings, discovered: dict[str, str]) -> None:
+def _to_stderr(line: str) -> None:
+    print(f"terraform-session-token: {line}", file=sys.stderr)
+
+
+def remember_or_warn(files: AwsFiles, settings: Settings, discovered: dict[str, str], say=None) -> None:
     """The session is already good: failing to remember only costs discovery next time."""
     try:
-        remember(files, settings, discovered)
+        remember(files, settings, discovered, say)
     except ToolError as error:
         print(f"terraform-session-token: warning: not remembered in the config file: {error.line()}", file=sys.stderr)
 

@@ -7,8 +7,8 @@ import shlex
 import shutil
 import sys
 
-from .. import inifile, storage
-from ..errors import ConfigError, UsageError
+from .. import storage
+from ..errors import UsageError
 from ..profiles import OWN_ROLE_KEY, OWN_SOURCE_KEY
 from . import common
 
@@ -28,7 +28,22 @@ def _text(number) -> str | None:
     return None if number is None else str(number)
 
 
+NOT_STORABLE = {
+    "code": "--code (a code is good once)",
+    "force": "--force",
+    "overwrite_keys": "--overwrite-keys",
+    "no_verify_ssl": "-v/--no-verify-ssl (give the CA with --ca-bundle instead)",
+}
+
+
 def run(args) -> int:
+    refused = [label for name, label in NOT_STORABLE.items() if getattr(args, name, None)]
+    if refused:
+        raise UsageError("configure can't store " + ", ".join(refused), "pass those to the commands that use them")
+    if getattr(args, "no_role", False) and not getattr(args, "serial", None):
+        raise UsageError(
+            "configure --no-role needs --serial", "a profile with mfa_serial and no role is a user session"
+        )
     files, settings = common.load(args)
     common.refuse_aws_style_target(settings, files)
     section = files.config_section(settings.profile)
@@ -47,11 +62,15 @@ def run(args) -> int:
         "mfa_session_duration": _text(getattr(args, "mfa_session_duration", None)),
         "session_refresh_margin": _text(getattr(args, "margin", None)),
         "role_session_name": getattr(args, "session_name", None),
+        "endpoint_url": getattr(args, "endpoint_url", None),
+        "ca_bundle": getattr(args, "ca_bundle", None),
         "external_id": getattr(args, "external_id", None),
     }
     values = {k: v for k, v in values.items() if v}
+    if getattr(args, "no_role", False):
+        values[OWN_ROLE_KEY] = None  # no role: mfa_serial alone makes it a user session
     for key, value in values.items():
-        if value != value.strip() or any(c in value for c in "\r\n\x00"):
+        if value is not None and (value != value.strip() or any(c in value for c in "\r\n\x00")):
             raise UsageError(
                 f"the value for {key} has a line break or white space at its ends",
                 "a config file value is one line without surrounding spaces",
@@ -61,14 +80,13 @@ def run(args) -> int:
         settings.effective_duration()
 
     def edit(text: str) -> str:
-        try:
-            inifile.parse(text)  # the whole file must parse as botocore parses it, not only our section
-            return inifile.set_section(text, section, values)
-        except inifile.IniSyntaxError as e:
-            raise ConfigError(f"can't parse {files.config_path}: {e}", "fix it by hand; it was left untouched")
+        # The whole file must parse as botocore parses it, not only our section.
+        return common.write_config_keys(text, section, values, files.config_path)
 
     storage.update_file(files.config_path, edit)
-    print(f"[{section}] in {files.config_path} now has: credential_process = {process}")
+    written = ", ".join(k for k, v in values.items() if v is not None)
+    print(f"Wrote into [{section}] of {files.config_path}: {written}")
+    print(f"credential_process = {process}")
     if settings.profile in files.credentials:
         print(
             f"Note: the credentials file also has [{settings.profile}]; AWS tools use those keys first. "

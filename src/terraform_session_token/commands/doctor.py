@@ -83,6 +83,11 @@ def check_files(report: Report, files: AwsFiles, settings, env=os.environ) -> No
             )
         else:
             report.ok(f"[{settings.profile}] gets its credentials from: {conf['credential_process']}")
+    elif session is None and settings.aws_style_role:
+        report.ok(
+            f"[{settings.profile}] is an assume-role profile: AWS tools assume its role themselves; "
+            f"for MFA sessions with this tool use 'terraform-session-token exec -p {settings.profile} -- ...'"
+        )
     elif session is None:
         report.fail(
             f"no session in [{settings.profile}] of {files.credentials_path}",
@@ -185,6 +190,12 @@ def check_aws(report: Report, files: AwsFiles, settings) -> None:
         return
     role = settings.role or "TerraformRole"
     name = role.split("/")[-1]
+    if role.startswith("arn:") and role.split(":")[4] != identity.get("Account"):
+        report.ok(
+            f"{role} is in account {role.split(':')[4]}, not the source's {identity.get('Account')}: "
+            "its trust policy and maximum duration can only be read there (a refresh will tell)"
+        )
+        return
     try:
         response = aws.describe_role(name)
     except ToolError as e:
@@ -208,8 +219,11 @@ def check_aws(report: Report, files: AwsFiles, settings) -> None:
 
 
 def run(args) -> int:
+    from .common import warn_no_verify
+
     files = AwsFiles.load()
     settings = resolve(args, files)
+    warn_no_verify(settings)
     report = Report()
     check_files(report, files, settings)
     check_source_keys(report, files, settings)

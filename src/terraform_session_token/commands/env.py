@@ -19,7 +19,12 @@ CONFLICTING = (
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--format", choices=("sh", "fish", "powershell", "json"), default="sh")
+    parser.add_argument(
+        "--format",
+        choices=("sh", "fish", "powershell", "json"),
+        default="sh",
+        help="the shell to quote for (default sh: bash, zsh, dash); json for programs",
+    )
 
 
 def session_environment(session: Session, region: str) -> dict[str, str | None]:

@@ -50,7 +50,9 @@ def add_arguments(parser) -> None:
         help="how long the run must be able to go on without a new MFA code, e.g. 2h "
         f"(default {DEFAULT_MIN_LEFT}): refresh first, or refuse to start",
     )
-    parser.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS ...]")
+    parser.add_argument(
+        "argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS ...]", help="the command to run, after --"
+    )
 
 
 def _command(args) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 from .. import policy
 from ..errors import UsageError
@@ -11,26 +12,45 @@ from ..errors import UsageError
 
 def add_arguments(parser) -> None:
     parser.add_argument("--role", default="TerraformRole", help="the role's name (default TerraformRole)")
-    parser.add_argument("--account", default=policy.ACCOUNT_PLACEHOLDER, help="the 12-digit account ID")
+    parser.add_argument(
+        "--account", default=policy.ACCOUNT_PLACEHOLDER, help="the 12-digit account ID (without it: a placeholder)"
+    )
     parser.add_argument("--user-group", default="TerraformUsers", help="IAM group of the users (HCL)")
     parser.add_argument("--format", choices=("json", "hcl"), default="json")
-    parser.add_argument("--document", choices=("group", "trust"), help="print only one JSON document")
+    parser.add_argument(
+        "--document",
+        choices=("group", "trust"),
+        help="only the users' group policy or only the role's trust policy (JSON: one document to paste "
+        "into IAM as is; HCL: only the resources of that part)",
+    )
     parser.add_argument("--max-mfa-age", type=int, metavar="SECONDS", help="also require MFA at most this old")
 
 
 def run(args) -> int:
-    if not re.fullmatch(r"\d{12}", args.account):
+    if not re.fullmatch(r"[0-9]{12}", args.account):
         raise UsageError(f"--account must be a 12-digit AWS account ID, not {args.account!r}", "")
     if not re.fullmatch(r"[\w+=,.@-]{1,64}", args.role):
         raise UsageError(f"invalid role name {args.role!r}", "letters, digits and + = , . @ _ - only")
     if not re.fullmatch(r"[A-Za-z][\w+=,.@-]{0,127}", args.user_group):
         raise UsageError(f"invalid group name {args.user_group!r}", "letters, digits and + = , . @ _ - only")
+    if args.account == policy.ACCOUNT_PLACEHOLDER:
+        print(
+            f"terraform-session-token: warning: no --account: {policy.ACCOUNT_PLACEHOLDER} is a placeholder; "
+            "pass your 12-digit account ID",
+            file=sys.stderr,
+        )
     if args.format == "hcl":
-        print(policy.as_hcl(args.account, args.role, args.user_group, args.max_mfa_age), end="")
-    elif args.document == "group":
-        print(json.dumps(policy.group_policy(args.account, args.role), indent=2))
-    elif args.document == "trust":
-        print(json.dumps(policy.trust_policy(args.account, args.max_mfa_age), indent=2))
-    else:
-        print(policy.as_json(args.account, args.role, args.max_mfa_age))
+        print(policy.as_hcl(args.account, args.role, args.user_group, args.max_mfa_age, args.document), end="")
+        return 0
+    documents = {
+        "group": ("the users' group policy", policy.group_policy(args.account, args.role)),
+        "trust": ("the role's trust policy", policy.trust_policy(args.account, args.max_mfa_age)),
+    }
+    chosen = [args.document] if args.document else ["group", "trust"]
+    for n, name in enumerate(chosen):
+        if len(chosen) > 1:  # the titles go to stderr: stdout holds only documents IAM takes as they are
+            print(("\n" if n else "") + f"# {documents[name][0]} (--document {name} prints it alone)", file=sys.stderr)
+            sys.stderr.flush()
+        print(json.dumps(documents[name][1], indent=2))
+        sys.stdout.flush()
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import mfa
-from ..errors import MfaError, UsageError
+from ..errors import MfaError, UsageError, terminal_safe
 from ..profiles import DEFAULT_ROLE
 from ..providers import Request, from_sts
 from ..sessions import Session, describe_left, format_time
@@ -23,11 +23,12 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     files, settings = common.load(args)
+    common.warn_no_verify(settings)  # on every run that has -v, even one with nothing to do
     overwrite = bool(getattr(args, "overwrite_keys", False))
     common.refuse_aws_style_target(settings, files)
     common.refuse_unsafe_target(files.credentials_text or "", settings, overwrite)
     current = Session.from_profile(files.credentials.get(settings.profile))
-    wanted = getattr(args, "role", None)  # a role asked for on the command line must be the one we have
+    wanted = None if settings.no_role else (settings.role or getattr(args, "role", None))
     needed = max(settings.refresh_margin, settings.min_left or 0)
     if settings.min_left:
         duration = settings.effective_duration()
@@ -38,14 +39,15 @@ def run(args) -> int:
                 "exec / credential_process with mfa_session (see 'Long applies' in the README)",
             )
     if current and current.is_fresh(needed) and current.is_for_role(wanted) and not getattr(args, "force", False):
+        identity = f" as {terminal_safe(current.arn)}" if current.arn else ""
         print(
             f"The profile [{settings.profile}] is valid until {format_time(current.expiration)} "
-            f"({describe_left(current.seconds_left())}); nothing to do (--force refreshes it)"
+            f"({describe_left(current.seconds_left())}){identity}; nothing to do (--force refreshes it)"
         )
         return 0
     settings.effective_duration()
     common.check_writable(files.credentials_path)
-    common.warn_no_verify(settings)
+    common.check_source_exists(files, settings)
 
     prompter = mfa.Prompter()
     print("Terraform Session Token")
@@ -62,7 +64,7 @@ def run(args) -> int:
     request = Request(settings, files, prompter, getattr(args, "code", None))
     session = from_sts(request)
     existed = common.write_session_profile(files, settings, session, overwrite)
-    common.remember_or_warn(files, settings, request.remembered)
+    common.remember_or_warn(files, settings, request.remembered, say=print)
     verb = "Updating the profile [{}] in" if existed else "Adding the profile [{}] to"
     print()
     print(verb.format(settings.profile) + f" the credentials file {files.credentials_path}")
