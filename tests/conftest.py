@@ -19,6 +19,29 @@ AWS_CLI = str(BIN / "aws")
 GO_READER_SRC = Path(__file__).parent / "goreader"
 
 
+def pytest_sessionstart(session):
+    """The tests run the installed command: a copy older than src/ would test yesterday's code."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("terraform_session_token")
+    installed = Path(spec.origin).parent if spec and spec.origin else None
+    source = Path(__file__).resolve().parents[1] / "src" / "terraform_session_token"
+    if installed is None or installed.resolve() == source.resolve():
+        return
+    stale = [
+        str(path.relative_to(source))
+        for path in source.rglob("*.py")
+        if not (installed / path.relative_to(source)).is_file()
+        or (installed / path.relative_to(source)).read_bytes() != path.read_bytes()
+    ]
+    if stale:
+        pytest.exit(
+            f"the installed terraform-session-token is older than src/ ({', '.join(sorted(stale)[:5])}): "
+            "run scripts/setup, or .venv/bin/pip install -q --no-deps . for the quick loop",
+            returncode=3,
+        )
+
+
 @pytest.fixture(scope="session")
 def local_aws():
     aws = LocalAws().start()

@@ -24,7 +24,7 @@ COMMANDS = {
     "policy": ("policy", "print the IAM policies the setup needs (JSON or HCL)"),
     "doctor": ("doctor", "explain why Terraform may not be authenticating"),
     "keys": ("keys", "keep source profiles' long-term keys in the OS keyring (import, add, list, rotate, remove)"),
-    "completion": ("completion", "print shell completion for bash or zsh"),
+    "completion": ("completion", "print shell completion for bash, zsh or fish"),
 }
 SESSION_COMMANDS = ("refresh", "exec", "env", "credential-process", "configure", "doctor")
 WITHOUT_PROFILE = ("policy", "completion", "keys")

@@ -57,6 +57,8 @@ def source_keys(files: AwsFiles) -> list[dict]:
 def run(args) -> int:
     files = AwsFiles.load()
     rows = collect(files)
+    if getattr(args, "profile", None):  # -p before the command: that profile's rows only
+        rows = [r for r in rows if r["profile"] == args.profile]
     keys = source_keys(files)
     if args.json:
         print(json.dumps({"sessions": rows, "long_term_keys": keys} if args.keys else rows, indent=2))
