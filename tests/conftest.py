@@ -272,3 +272,40 @@ def assert_one_line_failure(result, exit_code: int, *needles: str) -> None:
     assert "Traceback" not in result.stderr and "unexpected" not in result.stderr
     for needle in needles:
         assert needle in result.stderr, result.stderr
+
+
+def on_terminal(argv, env):
+    """Start argv in a new session whose controlling terminal (and stdio) is a new pseudo-terminal;
+    returns the process and the terminal's master side."""
+    import fcntl
+    import termios
+
+    master, slave = os.openpty()
+    proc = subprocess.Popen(
+        argv,
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+    )
+    os.close(slave)
+    return proc, master
+
+
+def read_until(fd, marker: bytes, timeout: float = 30) -> bytes:
+    """What the terminal shows until `marker` (or its end); fails after `timeout` seconds."""
+    import select
+    import time
+
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while marker not in seen:
+        ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
+        assert ready, f"waited for {marker!r}: {seen!r}"
+        try:
+            seen += os.read(fd, 1024)
+        except OSError:
+            break
+    return seen

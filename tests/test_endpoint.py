@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import TOOL
+from conftest import TOOL, on_terminal, read_until
 
 from local_aws import ACCOUNT
 from terraform_session_token import sessions
@@ -90,10 +89,10 @@ def test_credential_process_reports_an_early_expiration_and_the_cache_keeps_the_
     assert 3500 < cached.seconds_left() <= 3600
 
 
-def test_exec_forwards_a_signal_sent_to_it(home):
+def exec_child_exiting_on(home, signum: int, status: int):
+    """exec of a child (no terminal) that exits with `status` on `signum`, once it is ready."""
     child = (
-        "import signal, sys, os; "
-        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(3)); "
+        f"import signal, sys; signal.signal({signum}, lambda *a: sys.exit({status})); "
         "print('ready', flush=True); sys.stdin.readline()"
     )
     proc = subprocess.Popen(
@@ -102,8 +101,14 @@ def test_exec_forwards_a_signal_sent_to_it(home):
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     assert proc.stdout.readline() == "ready\n"
+    return proc
+
+
+def test_exec_forwards_a_signal_sent_to_it(home):
+    proc = exec_child_exiting_on(home, signal.SIGTERM, 3)
     proc.terminate()
     assert proc.wait(timeout=30) == 3, "the child got SIGTERM and its exit code came back"
 
@@ -122,17 +127,7 @@ def test_ctrl_c_at_the_terminal_reaches_the_child_once(home):
         "print('ready', flush=True); sys.stdin.readline(); print('interrupts', len(got), flush=True); "
         "sys.stdin.readline(); print('interrupts', len(got), flush=True)"
     )
-    master, slave = os.openpty()
-    proc = subprocess.Popen(
-        [TOOL, "exec", "-p", "x", "--", sys.executable, "-c", child],
-        env=home.env,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        start_new_session=True,
-        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
-    )
-    os.close(slave)
+    proc, master = on_terminal([TOOL, "exec", "-p", "x", "--", sys.executable, "-c", child], home.env)
     read_until(master, b"ready")
     proc.send_signal(signal.SIGINT)  # to exec only
     os.write(master, b"one\n")
@@ -146,34 +141,9 @@ def test_ctrl_c_at_the_terminal_reaches_the_child_once(home):
 
 
 def test_without_a_terminal_exec_forwards_an_interrupt(home):
-    child = (
-        "import signal, sys; signal.signal(signal.SIGINT, lambda *a: sys.exit(5)); "
-        "print('ready', flush=True); sys.stdin.readline()"
-    )
-    proc = subprocess.Popen(
-        [TOOL, "exec", "-p", "x", "--role", "TerraformRole", "--code", home.code(), "--", sys.executable, "-c", child],
-        env=home.env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    assert proc.stdout.readline() == "ready\n"
+    proc = exec_child_exiting_on(home, signal.SIGINT, 5)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 5
-
-
-def read_until(fd, marker: bytes, timeout: float = 30) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while marker not in seen:
-        ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
-        assert ready, f"waited for {marker!r}: {seen!r}"
-        try:
-            seen += os.read(fd, 1024)
-        except OSError:
-            break
-    return seen
 
 
 def test_exec_of_a_missing_command_fails_before_a_code_is_asked(home, local_aws, tmp_path):

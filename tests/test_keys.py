@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import boto3
 import pytest
-from conftest import TOOL
+from conftest import TOOL, on_terminal, read_until
 from moto.iam.models import iam_backends
 
 from local_aws import ACCOUNT
@@ -230,23 +230,8 @@ def test_paths_without_source_keys_do_not_import_keyring(home, command):
 
 
 def test_add_asks_on_the_terminal_without_echo(home, secret_service, local_aws):
-    import fcntl
-    import termios
-
-    from test_endpoint import read_until
-
     identity = local_aws.new_identity()
-    master, slave = os.openpty()
-    proc = subprocess.Popen(
-        [TOOL, "keys", "add", "typed"],
-        env=keyring_env(home, secret_service),
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        start_new_session=True,
-        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
-    )
-    os.close(slave)
+    proc, master = on_terminal([TOOL, "keys", "add", "typed"], keyring_env(home, secret_service))
     seen = read_until(master, b"access key id: ")
     os.write(master, identity.access_key_id.encode() + b"\n")
     seen += read_until(master, b"secret access key: ")
