@@ -7,6 +7,7 @@ Nothing here touches the file system.
 
 from __future__ import annotations
 
+import functools
 import re
 
 # configparser's own patterns (RawConfigParser.SECTCRE and OPTCRE with the default "=" and
@@ -36,17 +37,20 @@ class Line:
 
 def split_lines(text: str) -> list[tuple[str, str]]:
     """Split into (content, line ending) pairs the way configparser's file reader does."""
-    pairs = []
-    pos = 0
-    while pos < len(text):
-        m = _LINE.match(text, pos)
-        pairs.append((m.group(1), m.group(2)))
-        pos = m.end()
+    pairs = [m.groups() for m in _LINE.finditer(text)]
+    if pairs and pairs[-1] == ("", ""):
+        pairs.pop()  # the empty match at the very end is no line
     return pairs
 
 
 def scan(text: str) -> list[Line]:
     """Classify every line, following configparser's reading rules step by step."""
+    return list(_scan(text))
+
+
+@functools.lru_cache(maxsize=4)
+def _scan(text: str) -> tuple[Line, ...]:
+    """One run classifies a text once, however many lookups it makes (Lines are never mutated)."""
     lines: list[Line] = []
     section: str | None = None
     option: str | None = None
@@ -78,7 +82,7 @@ def scan(text: str) -> list[Line]:
             lines.append(Line(content, eol, "key", section, option))
         else:
             lines.append(Line(content, eol, "bad", section))
-    return lines
+    return tuple(lines)
 
 
 def parse(text: str) -> dict[str, dict[str, str]]:
