@@ -220,8 +220,12 @@ def test_status_and_doctor_say_where_the_keys_live(home, secret_service):
     )
 
 
-@pytest.mark.parametrize("command", [("status",), ("--help",)])
-def test_paths_without_source_keys_do_not_import_keyring(home, command):
+@pytest.mark.parametrize("command", [("status",), ("--help",), ("credential-process", "-p", "cached")])
+def test_paths_without_source_keys_do_not_import_keyring(home, secret_service, command):
+    assert run(home, secret_service, "keys", "import").returncode == 0
+    cached = run(home, secret_service, "credential-process", "-p", "cached", "--role", "TerraformRole",
+                 "--serial", home.identity.serial, "--code", home.code())  # fmt: skip
+    assert cached.returncode == 0, cached.stderr
     result = subprocess.run(
         [sys.executable, "-X", "importtime", TOOL, *command], capture_output=True, text=True, env=home.env
     )
