@@ -23,6 +23,7 @@ MFA_SESSION_DURATION = 43200  # one code a day: a 12-hour MFA session unless con
 DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?", re.ASCII)
 ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::([0-9]{12}):role/([\x21-\x7e]+)")
 SERIAL = re.compile(r"arn:(aws[a-z-]*):iam::([0-9]{12}):mfa/([\x21-\x7e]+)")
+URL = re.compile(r"https?://(?:\[[0-9A-Fa-f:.]+\]|[^\s/?#:@\[\]]+)(?::(?P<port>[0-9]{1,5}))?(?:[/?#]\S*)?", re.ASCII)
 # botocore's own check of a region name
 REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
 ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_IAM")
@@ -55,15 +56,18 @@ def config_path(env=os.environ) -> str:
 def profile_sections(config: dict[str, dict[str, str]]) -> dict[str, str]:
     """Profile name -> the config section botocore reads it from: `[profile "qp"]` is qp,
     `[default]` is default; a later section wins, as in botocore's build_profile_map."""
-    import shlex
-
     found: dict[str, str] = {}
     for section in config:
         if section.startswith("profile"):
-            try:
-                parts = shlex.split(section)
-            except ValueError:
-                continue
+            if any(c in section for c in "\"'\\"):
+                import shlex  # only quoted names need it (start-up time)
+
+                try:
+                    parts = shlex.split(section)
+                except ValueError:
+                    continue
+            else:
+                parts = section.split()
             if len(parts) == 2:
                 found[parts[1]] = section
         elif section == "default":
@@ -331,15 +335,9 @@ def _check_region(region: str, origin: str, where: str) -> None:
 
 
 def _check_url(url: str, name: str, error, hint: str) -> None:
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in url)
-        parts.port  # noqa: B018 (raises on a bad port)
-    except ValueError:
-        ok = False
-    if not ok:
+    """http(s)://host[:port][/path]: a regular expression, since urllib.parse costs start-up time."""
+    m = URL.fullmatch(url)
+    if not m or (m.group("port") and not 0 < int(m.group("port")) < 65536):
         raise error(f"{name} {inifile.printable(url)} is not an http(s) URL", hint)
 
 
