@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -29,7 +30,7 @@ SHELLS = ["sh", "bash", "dash", "fish"]
 
 def shell_available(shell: str) -> None:
     if shutil.which(shell) is None:
-        if shell == "fish" and __import__("os").environ.get("CI"):
+        if shell == "fish" and os.environ.get("CI"):
             pytest.fail("fish missing in CI: scripts/setup installs it")
         pytest.skip(f"{shell} is not installed")
 
