@@ -25,6 +25,7 @@ SERVICES = ("sts", "iam")
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 15
 DEADLINE = 30.0  # seconds for one AWS call, retries included
+NOT_AWS_HINT = "check --endpoint-url / AWS_ENDPOINT_URL, and any proxy or captive portal in between"
 
 
 def call_deadline() -> float:
@@ -158,7 +159,7 @@ class Aws:
         if isinstance(error, (botocore.parsers.ResponseParserError, KeyError, ValueError, TypeError, IndexError)):
             raise NetworkError(
                 f"the endpoint's answer to {operation} is not an AWS response",
-                "check --endpoint-url / AWS_ENDPOINT_URL, and any proxy or captive portal in between",
+                NOT_AWS_HINT,
             ) from error
         if error is not None:
             raise error
@@ -235,7 +236,7 @@ def _get(response, *path):
     except (KeyError, TypeError):
         raise NetworkError(
             "the endpoint's answer is not an AWS response (it lacks " + ".".join(path) + ")",
-            "check --endpoint-url / AWS_ENDPOINT_URL, and any proxy or captive portal in between",
+            NOT_AWS_HINT,
         )
     return value
 
@@ -256,7 +257,7 @@ def _session(creds: dict, arn: str, region: str) -> Session:
     ):
         raise NetworkError(
             "the endpoint answered with credentials that are not AWS's (malformed key, secret or expiry)",
-            "check --endpoint-url / AWS_ENDPOINT_URL, and any proxy in between",
+            NOT_AWS_HINT,
         )
     return Session(
         creds["AccessKeyId"],

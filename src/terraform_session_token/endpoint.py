@@ -34,8 +34,6 @@ class CredentialServer:
         self._on_error = on_error or (lambda line: print(line, file=sys.stderr, flush=True))
         self._lock = threading.Lock()
         self._current: Session | None = None
-        self.served = 0
-        self.refused = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -77,7 +75,6 @@ class CredentialServer:
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 if not server.authorized(self.headers.get("Authorization")):
-                    server.refused += 1
                     self._send(401, {"Code": "Unauthorized", "Message": "a valid authorization token is required"})
                     return
                 if self.path.split("?")[0] != PATH:
@@ -93,7 +90,6 @@ class CredentialServer:
                     server._on_error(f"terraform-session-token: error: unexpected {type(error).__name__}")
                     self._send(500, {"Code": "RefreshFailed", "Message": type(error).__name__})
                     return
-                server.served += 1
                 self._send(200, None, session.container_json(server._early_by).encode())
 
             def _send(self, status: int, document: dict | None, body: bytes | None = None) -> None:

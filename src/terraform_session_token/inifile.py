@@ -361,23 +361,4 @@ def remove_section(text: str, name: str) -> str:
     Comments and blank lines that trail the section stay (they often describe the
     next one). Undoes exactly what set_section appends to a file without the section.
     """
-    lines = scan(text)
-    span = _single_span(lines, name)
-    if span is None:
-        return text
-    start, end = span
-    last = start
-    for k in range(start, end):
-        if lines[k].kind in ("key", "continuation", "bad") or (k == start + 1 and lines[k].kind == "comment"):
-            last = k
-    # Comments between header and last key belong to the section.
-    stop = last + 1
-    before = lines[:start]
-    after = lines[stop:]
-    if before and not after:
-        # The section ended the file: take back the separator set_section put before it.
-        if before[-1].kind == "blank" and before[-1].text == "":
-            before = before[:-1]
-        else:
-            before[-1] = Line(before[-1].text, "", before[-1].kind)
-    return _join(before + after)
+    return remove_sections(text, [name])

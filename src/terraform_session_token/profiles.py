@@ -112,20 +112,27 @@ class AwsFiles:
     def config_for(self, profile: str) -> dict[str, str]:
         return self.config.get(self.config_section(profile), {})
 
+    def profile_names(self) -> list[str]:
+        """Every profile the two files define, as botocore names them."""
+        return sorted(set(self.credentials) | set(profile_sections(self.config)))
+
     def has_profile(self, profile: str) -> bool:
         return profile in self.credentials or self.config_section(profile) in self.config
 
+    def _marked(self, marker: str) -> set[str]:
+        """The credentials file's sections holding `marker` (found once per run, for any number of profiles)."""
+        found = self.__dict__.setdefault("_marked_sections", {})
+        if marker not in found:
+            found[marker] = inifile.sections_with_line(self.credentials_text or "", marker)
+        return found[marker]
+
     def is_managed(self, profile: str) -> bool:
         """Whether the credentials file's [profile] section carries our marker."""
-        if profile not in self.credentials:
-            return False
-        return inifile.has_line(self.credentials_text or "", profile, MARKER)
+        return profile in self._marked(MARKER)
 
     def keys_in_keyring(self, profile: str) -> bool:
         """Whether the credentials file says this profile's long-term keys are in the OS keyring."""
-        if not hasattr(self, "_in_keyring"):
-            self._in_keyring = inifile.sections_with_line(self.credentials_text or "", KEYRING_MARKER)
-        return profile in self._in_keyring
+        return profile in self._marked(KEYRING_MARKER)
 
     def plaintext_keys(self, profile: str) -> bool:
         """Whether the profile holds long-term keys in plaintext in the credentials file."""
@@ -133,8 +140,7 @@ class AwsFiles:
         return bool(values.get("aws_secret_access_key")) and not values.get("aws_session_token")
 
     def managed_profiles(self) -> list[str]:
-        managed = inifile.sections_with_line(self.credentials_text or "", MARKER)
-        return [p for p in self.credentials if p in managed]
+        return [p for p in self.credentials if self.is_managed(p)]
 
 
 class Settings:

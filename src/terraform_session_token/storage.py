@@ -101,10 +101,7 @@ def write_private(path: str, text: str) -> None:
     import tempfile
 
     directory, base = os.path.split(path)
-    for name in os.listdir(directory):
-        if is_our_temp(name, base):
-            with contextlib.suppress(OSError):
-                os.unlink(os.path.join(directory, name))
+    _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=temp_prefix(base), suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:

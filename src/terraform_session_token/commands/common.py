@@ -28,8 +28,7 @@ def check_source_exists(files: AwsFiles, settings: Settings, env=os.environ) -> 
         return
     import difflib
 
-    names = set(files.credentials) | {p for p in (section.split()[-1].strip('"') for section in files.config) if p}
-    close = difflib.get_close_matches(source, sorted(names), n=1)
+    close = difflib.get_close_matches(source, files.profile_names(), n=1)
     hint = (
         f"did you mean --source-profile {close[0]}?"
         if close

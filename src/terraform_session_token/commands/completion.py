@@ -19,13 +19,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--list-profiles", action="store_true", help=argparse.SUPPRESS)
 
 
-def profile_names() -> list[str]:
-    from ..profiles import AwsFiles, profile_sections
-
-    files = AwsFiles.load()
-    return sorted(set(files.credentials) | set(profile_sections(files.config)))
-
-
 def _complete_profiles(parser, shtab) -> None:
     """Every -p / --source-profile in the tree completes from the files' profile names."""
     completer = shtab.cmd("terraform-session-token completion --list-profiles")
@@ -39,7 +32,9 @@ def _complete_profiles(parser, shtab) -> None:
 
 def run(args) -> int:
     if args.list_profiles:
-        print("\n".join(profile_names()))
+        from ..profiles import AwsFiles
+
+        print("\n".join(AwsFiles.load().profile_names()))
         return 0
     if not args.shell:
         raise UsageError("completion needs a shell: bash, zsh or fish", "e.g. completion bash")

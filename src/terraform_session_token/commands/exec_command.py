@@ -64,18 +64,25 @@ def _command(args) -> list[str]:
     return argv
 
 
+def _not_runnable(name: str, found: bool) -> UsageError:
+    """A command that can't run, with the exit code shells give it (127 not found, 126 not executable)."""
+    if found:
+        error = UsageError(f"command not executable: {name}", "check its permissions")
+        error.exit_code = 126
+    else:
+        error = UsageError(f"command not found: {name}", "check the name and PATH")
+        error.exit_code = 127
+    return error
+
+
 def _check_command(argv: list[str]) -> None:
-    """Before any code is asked: a command that can't run fails the way shells say it (127/126)."""
+    """Before any code is asked: a command that can't run fails the way shells say it."""
     name = argv[0]
     found = shutil.which(name) if os.sep not in name else (name if os.path.exists(name) else None)
     if found is None:
-        error = UsageError(f"command not found: {name}", "check the name and PATH")
-        error.exit_code = 127
-        raise error
+        raise _not_runnable(name, found=False)
     if os.path.isdir(found) or not os.access(found, os.X_OK):
-        error = UsageError(f"command not executable: {name}", "check its permissions")
-        error.exit_code = 126
-        raise error
+        raise _not_runnable(name, found=True)
 
 
 def _child_environment(extra: dict[str, str | None]) -> dict[str, str]:
@@ -117,9 +124,9 @@ def _run_with_static_keys(args, source: common.SessionSource, argv: list[str], m
         # Replacing this process passes the child's exit code and signals through untouched.
         os.execvpe(argv[0], argv, env)
     except FileNotFoundError:
-        raise UsageError(f"command not found: {argv[0]}", "check the name and PATH")
+        raise _not_runnable(argv[0], found=False)
     except PermissionError:
-        raise UsageError(f"command not executable: {argv[0]}", "check its permissions")
+        raise _not_runnable(argv[0], found=True)
 
 
 def _run_with_endpoint(args, source: common.SessionSource, argv: list[str], min_left: int) -> int:
@@ -182,9 +189,9 @@ def _run_child(argv: list[str], env: dict[str, str]) -> int:
     try:
         child = subprocess.Popen(argv, env=env)
     except FileNotFoundError:
-        raise UsageError(f"command not found: {argv[0]}", "check the name and PATH")
+        raise _not_runnable(argv[0], found=False)
     except PermissionError:
-        raise UsageError(f"command not executable: {argv[0]}", "check its permissions")
+        raise _not_runnable(argv[0], found=True)
 
     def forward(signum, _frame) -> None:
         # Ctrl-C at the terminal reaches the child by itself: a second SIGINT would make
