@@ -20,6 +20,8 @@ from moto.iam.models import iam_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from . import federation
+
 ACCOUNT = "123456789012"
 OTHER_ACCOUNT = "210987654321"
 REGION = "us-east-1"
@@ -98,6 +100,10 @@ class Principal:
     mfa_at: float | None
     chained: bool  # an assumed role: AssumeRole from it is role chaining
     session_token: str = ""
+    secret: str = ""
+    # A role session that was itself assumed with session credentials (role chaining):
+    # the console federation refuses a SessionDuration for it.
+    from_session: bool = False
 
 
 class _Fault(Exception):
@@ -155,6 +161,7 @@ class Rules:
         self.used_codes: set[tuple[str, str]] = set()
         self.faults: list[tuple[int, str, str, str | None]] = []
         self.admin = None  # set by LocalAws: handles /_local_aws/ requests
+        self.federation = federation.Federation(self)
         # A lying endpoint: these values replace the credentials of the next AssumeRole answers.
         self.credential_override: dict[str, str] = {}
 
@@ -315,6 +322,7 @@ class Rules:
         if not self._trusts(role, caller_account, arns, context):
             raise denied
         form["_mfa_at"] = [str(mfa_at) if mfa_at else ""]
+        form["_from_session"] = ["1" if principal else ""]
         form["_user_name"] = [user_name or ""]
 
     def _get_session_token(self, form: dict, principal: Principal | None, user) -> bytes:
@@ -332,7 +340,7 @@ class Rules:
         expires = time.time() + (self.mfa_session_lifetime or duration)
         with self.lock:
             self.temporary[key_id] = Principal(
-                user.account_id, user.arn, user.name, expires, mfa_at, chained=False, session_token=token
+                user.account_id, user.arn, user.name, expires, mfa_at, chained=False, session_token=token, secret=secret
             )
         return (
             f'<GetSessionTokenResponse xmlns="{STS_NS}"><GetSessionTokenResult><Credentials>'
@@ -357,6 +365,7 @@ class Rules:
         expiry = re.search(r"<Expiration>([^<]+)</Expiration>", text)
         arn = re.search(r"<Arn>([^<]+)</Arn>", text)
         token = re.search(r"<SessionToken>([^<]+)</SessionToken>", text)
+        secret = re.search(r"<SecretAccessKey>([^<]+)</SecretAccessKey>", text)
         if not (key and expiry and arn):
             return body
         expires = datetime.fromisoformat(expiry.group(1).replace("Z", "+00:00")).timestamp()
@@ -378,6 +387,8 @@ class Rules:
                 float(mfa_at) if mfa_at else None,
                 chained=True,
                 session_token=token.group(1) if token else "",
+                secret=secret.group(1) if secret else "",
+                from_session=bool(self._param(form, "_from_session")),
             )
         return text.encode()
 
@@ -386,6 +397,8 @@ class Rules:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_local_aws/"):
             return self.admin(environ, start_response)
+        if path in federation.PATHS or path.startswith(federation.CONSOLE_PREFIX):
+            return self.federation(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         auth = environ.get("HTTP_AUTHORIZATION", "")
@@ -448,9 +461,10 @@ class Rules:
         return self.app(environ, start_response)
 
     @staticmethod
-    def _respond(start_response, status: int, body: bytes, content_type: str = "text/xml"):
-        reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}.get(status, "Error")
-        start_response(f"{status} {reason}", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    def _respond(start_response, status: int, body: bytes, content_type: str = "text/xml", extra_headers=None):
+        reason = {200: "OK", 302: "Found", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}.get(status, "Error")
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *(extra_headers or [])]
+        start_response(f"{status} {reason}", headers)
         return [body]
 
 
@@ -619,6 +633,10 @@ class LocalAws:
     def reset_requests(self) -> None:
         with self.rules.lock:
             self.rules.requests.clear()
+
+    def sign_ins(self) -> list:
+        """Every console sign-in through the federation endpoint (who, where to, for how long)."""
+        return list(self.rules.federation.sign_ins)
 
     def inject_fault(self, status: int, code: str, message: str, action: str | None = None) -> None:
         """Make the next request (of `action`, when given) fail with this AWS error."""

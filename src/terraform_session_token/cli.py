@@ -21,12 +21,13 @@ COMMANDS = {
     "configure": ("configure", "point a config profile's credential_process at this tool"),
     "status": ("status", "list the sessions this tool manages (no AWS call)"),
     "clear": ("clear", "remove session profiles and caches this tool wrote"),
+    "console": ("console", "open the AWS console as the profile's role, from the same session"),
     "policy": ("policy", "print the IAM policies the setup needs (JSON or HCL)"),
     "doctor": ("doctor", "explain why Terraform may not be authenticating"),
     "keys": ("keys", "keep source profiles' long-term keys in the OS keyring (import, add, list, rotate, remove)"),
     "completion": ("completion", "print shell completion for bash, zsh or fish"),
 }
-SESSION_COMMANDS = ("refresh", "exec", "env", "credential-process", "configure", "doctor")
+SESSION_COMMANDS = ("refresh", "exec", "env", "credential-process", "console", "configure", "doctor")
 WITHOUT_PROFILE = ("policy", "completion", "keys")
 
 
@@ -43,7 +44,7 @@ COMMAND_OPTIONS = {
     "doctor": {"-d", "-p", "-v", "--source-profile", "--role", "--serial", "--mfa-session",
                "--mfa-session-duration", "--no-role", "--region", "--endpoint-url", "--ca-bundle"},
 }  # fmt: skip
-COMMAND_OPTIONS["env"] = COMMAND_OPTIONS["credential-process"] = COMMAND_OPTIONS["exec"]
+COMMAND_OPTIONS["env"] = COMMAND_OPTIONS["credential-process"] = COMMAND_OPTIONS["console"] = COMMAND_OPTIONS["exec"]
 
 
 def add_session_options(parser: argparse.ArgumentParser, nested: bool, only: set[str] | None = None) -> None:

@@ -107,8 +107,12 @@ def from_sts(request: Request) -> Session:
 
     if settings.mfa_session:
         mfa_session = mfa_session_for(request, aws, serial, request.mfa_session_min_left)
-        return aws.assume_role(role_arn, name, duration, credentials=mfa_session)
-    return aws.assume_role(role_arn, name, duration, serial, early_code or request.code(serial))
+        session = aws.assume_role(role_arn, name, duration, credentials=mfa_session)
+        session.chained = True
+        return session
+    session = aws.assume_role(role_arn, name, duration, serial, early_code or request.code(serial))
+    session.chained = False
+    return session
 
 
 def source_keys(settings: Settings, files: AwsFiles):

@@ -54,6 +54,7 @@ class Session:
         expiration: datetime,
         arn: str = "",
         region: str = "",
+        chained: bool | None = None,
     ):
         self.access_key_id = access_key_id
         self.secret_access_key = secret_access_key
@@ -61,6 +62,9 @@ class Session:
         self.expiration = expiration
         self.arn = arn
         self.region = region
+        # A role session assumed with an MFA session's credentials (role chaining): AWS caps it,
+        # and a console signed in with it, at 1 hour. None: not known (an older cache, the file).
+        self.chained = chained
 
     def seconds_left(self, now: datetime | None = None) -> float:
         return (self.expiration - (now or utcnow())).total_seconds()
@@ -144,6 +148,8 @@ class Session:
         """The cache keeps the true expiry, to the second or finer."""
         data = json.loads(self.process_json())
         data.update({"Expiration": format_time(self.expiration, precise=True), "Arn": self.arn, "Region": self.region})
+        if self.chained is not None:
+            data["Chained"] = self.chained
         return json.dumps(data)
 
     @classmethod
@@ -157,6 +163,7 @@ class Session:
                 parse_time(data["Expiration"]),
                 data.get("Arn", ""),
                 data.get("Region", ""),
+                data.get("Chained") if isinstance(data.get("Chained"), bool) else None,
             )
         except (ValueError, KeyError, TypeError):
             return None

@@ -156,6 +156,24 @@ def check_long_runs(report: Report, files: AwsFiles, settings) -> None:
         report.ok(f"with 'exec -p {settings.profile} -- terraform ...' credentials are {refreshes}")
 
 
+def check_console(report: Report, files: AwsFiles, settings) -> None:
+    """Whether `console` can sign in with this profile's sessions, and for how long."""
+    if settings.no_role:
+        report.ok(
+            f"console: not with [{settings.profile}]: it is a session of the IAM user itself, and AWS signs in "
+            "to the console only with role sessions"
+        )
+    elif settings.mfa_session:
+        report.ok(
+            f"console: 'console -p {settings.profile}' signs in for at most 1 h at a time (the role is chained "
+            "from the MFA session); each sign-in needs no code while the MFA session lasts"
+        )
+    else:
+        value = files.config_for(settings.profile).get("console_duration")
+        span = _span(int(value)) if value and value.isdigit() else _span(43200)
+        report.ok(f"console: 'console -p {settings.profile}' signs in for {span} from the same session")
+
+
 def check_aws(report: Report, files: AwsFiles, settings) -> None:
     from ..aws import Aws
     from ..providers import source_keys
@@ -228,6 +246,7 @@ def run(args) -> int:
     check_files(report, files, settings)
     check_source_keys(report, files, settings)
     check_long_runs(report, files, settings)
+    check_console(report, files, settings)
     if not args.offline:
         check_aws(report, files, settings)
     return 1 if report.failed else 0
