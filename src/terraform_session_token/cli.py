@@ -9,6 +9,7 @@ import sys
 
 from . import __version__
 from .errors import Interrupted, ToolError, UsageError
+from .options import SESSION_COMMANDS
 
 PROG = "terraform-session-token"
 USAGE = f"{PROG} [-h] [-d 3600] [-p terraform_session] [-v] [options] [command ...]"
@@ -27,95 +28,22 @@ COMMANDS = {
     "keys": ("keys", "keep source profiles' long-term keys in the OS keyring (import, add, list, rotate, remove)"),
     "completion": ("completion", "print shell completion for bash, zsh or fish"),
 }
-SESSION_COMMANDS = ("refresh", "exec", "env", "credential-process", "console", "configure", "doctor")
 WITHOUT_PROFILE = ("policy", "completion", "keys")
 
 
-ALL_SESSION_OPTIONS = None
-# Which session options mean something to each command (the rest are not offered there).
-COMMAND_OPTIONS = {
-    "refresh": ALL_SESSION_OPTIONS,
-    "exec": {"-d", "-p", "-v", "--source-profile", "--role", "--serial", "--code", "--mfa-process",
-             "--mfa-session", "--mfa-session-duration", "--no-role", "--session-name", "--external-id",
-             "--region", "--endpoint-url", "--ca-bundle", "--force", "--margin"},
-    "configure": {"-d", "-p", "--source-profile", "--role", "--serial", "--mfa-process", "--mfa-session",
-                  "--mfa-session-duration", "--no-role", "--session-name", "--external-id", "--region",
-                  "--endpoint-url", "--ca-bundle", "--margin"},
-    "doctor": {"-d", "-p", "-v", "--source-profile", "--role", "--serial", "--mfa-session",
-               "--mfa-session-duration", "--no-role", "--region", "--endpoint-url", "--ca-bundle"},
-}  # fmt: skip
-COMMAND_OPTIONS["env"] = COMMAND_OPTIONS["credential-process"] = COMMAND_OPTIONS["console"] = COMMAND_OPTIONS["exec"]
-
-
-def add_session_options(parser: argparse.ArgumentParser, nested: bool, only: set[str] | None = None) -> None:
-    """The options of the commands that obtain a session (`only`: the subset that applies).
+def add_session_options(parser: argparse.ArgumentParser, nested: bool, command: str | None = None) -> None:
+    """The options of the commands that obtain a session: those `command` offers (None: all).
 
     On subcommands the defaults are suppressed, so an option given before the command
     name is not reset by the subcommand's parser.
     """
-    d = {"default": argparse.SUPPRESS} if nested else {}
-    if only is not None:
-        add = parser.add_argument
+    from .options import for_command
 
-        def add_argument(*names, **kwargs):  # noqa: ANN202 - a filter in front of argparse's
-            if names[0] in only:
-                add(*names, **kwargs)
-
-        parser = argparse.Namespace(add_argument=add_argument)
-    parser.add_argument(
-        "-d", "--duration", type=int, metavar="3600", help="how long the session is valid (seconds)", **d
-    )
-    parser.add_argument(
-        "-p",
-        "--profile",
-        metavar="terraform_session",
-        help="profile name for the session (default terraform_session)",
-        **d,
-    )
-    parser.add_argument(
-        "-v",
-        "--no-verify-ssl",
-        action="store_true",
-        help="disable TLS verification (NOT 'verbose'; warns on every run; use --ca-bundle instead)",
-        **d,
-    )
-    parser.add_argument(
-        "--source-profile", metavar="NAME", help="profile with the long-term keys (default: default)", **d
-    )
-    parser.add_argument(
-        "--role", metavar="NAME_OR_ARN", help="role name in the source account, or a full role ARN", **d
-    )
-    parser.add_argument("--serial", metavar="ARN", help="MFA device serial/ARN (skips discovery)", **d)
-    parser.add_argument("--code", metavar="CODE", help="the MFA code; '-' reads one line from stdin", **d)
-    parser.add_argument("--mfa-process", metavar="CMD", help="command that prints the MFA code", **d)
-    parser.add_argument(
-        "--mfa-session", action="store_true", help="reuse one MFA session (GetSessionToken) for its lifetime", **d
-    )
-    parser.add_argument(
-        "--mfa-session-duration",
-        type=int,
-        metavar="SECONDS",
-        help="length of the MFA session (default 43200, at most 129600 = 36 h)",
-        **d,
-    )
-    parser.add_argument(
-        "--no-role", action="store_true", help="no role: GetSessionToken with MFA for the IAM user itself", **d
-    )
-    parser.add_argument("--session-name", metavar="NAME", help="RoleSessionName (default: your IAM user name)", **d)
-    parser.add_argument("--external-id", metavar="ID", help="ExternalId for the role's trust policy", **d)
-    parser.add_argument("--region", metavar="REGION", help="AWS region (also written into the profile)", **d)
-    parser.add_argument("--endpoint-url", metavar="URL", help="STS/IAM endpoint (e.g. a local AWS)", **d)
-    parser.add_argument("--ca-bundle", metavar="PATH", help="CA bundle for TLS verification", **d)
-    parser.add_argument("--force", action="store_true", help="refresh even if the session is still valid", **d)
-    parser.add_argument(
-        "--margin", type=int, metavar="SECONDS", help="refresh when less than this is left (default 300)", **d
-    )
-    parser.add_argument(
-        "--overwrite-keys",
-        action="store_true",
-        help="allow replacing long-term keys in the target profile (dangerous)",
-        **d,
-    )
+    for option in for_command(command):
+        kwargs = option.argparse_kwargs()
+        if nested:
+            kwargs["default"] = argparse.SUPPRESS
+        parser.add_argument(*option.flags, **kwargs)
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -158,7 +86,7 @@ class _CommandParser(_Parser):
         self._populated = True
         self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         if self._command in SESSION_COMMANDS:
-            add_session_options(self, nested=True, only=COMMAND_OPTIONS.get(self._command))
+            add_session_options(self, nested=True, command=self._command)
         module = importlib.import_module(f".commands.{COMMANDS[self._command][0]}", __package__)
         module.add_arguments(self)
 

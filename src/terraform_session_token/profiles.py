@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 import re
 
-from . import inifile, storage
+from . import inifile, options, storage
 from .errors import ConfigError, UsageError
+from .options import OWN_ROLE_KEY, OWN_SOURCE_KEY  # noqa: F401 - other modules import them from here
 
 DEFAULT_PROFILE = "terraform_session"
 DEFAULT_SOURCE = "default"
@@ -28,11 +29,9 @@ URL = re.compile(r"https?://(?:\[[0-9A-Fa-f:.]+\]|[^\s/?#:@\[\]]+)(?::(?P<port>[
 REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
 ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_IAM")
 
-# Keys the tool writes into the config file for a profile it manages. They are not
-# role_arn/source_profile on purpose: with those, AWS readers would assume the role
-# themselves and ignore the session written to the credentials file.
-OWN_ROLE_KEY = "session_role_arn"
-OWN_SOURCE_KEY = "session_source_profile"
+# The keys the tool writes for a profile it manages (OWN_ROLE_KEY, OWN_SOURCE_KEY, in
+# options.py) are not role_arn/source_profile on purpose: with those, AWS readers would
+# assume the role themselves and ignore the session written to the credentials file.
 MARKER = "# managed by terraform-session-token"
 # Heads a config section's keys that the tool added, listing them: clear takes back exactly those.
 WROTE_MARKER = "# terraform-session-token wrote:"
@@ -234,39 +233,23 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
     s = Settings(profile=profile)
     origins = s.origins
 
-    def pick(name: str, flag, *config_keys: str, env_vars: tuple[str, ...] = ()):
-        if flag not in (None, ""):
-            origins[name] = "flag"
-            return flag
-        for var in env_vars:
-            if env.get(var):
-                origins[name] = f"env {var}"
-                return env[var]
-        for key in config_keys:
-            if conf.get(key):
-                origins[name] = f"config {key}"
-                return conf[key]
-        return None
+    def pick(dest: str):
+        return options.pick(dest, args, conf, env, origins)
 
     # botocore merges the credentials file's section into the profile: role_arn there counts too.
     merged = {**files.credentials.get(profile, {}), **conf}
     s.aws_style_role = bool(
         merged.get("role_arn") and (merged.get("source_profile") or merged.get("credential_source"))
     )
-    source = pick("source_profile", getattr(args, "source_profile", None), "source_profile", OWN_SOURCE_KEY)
+    source = pick("source_profile")
     s.source_explicit = source is not None
     s.source_profile = source or DEFAULT_SOURCE
-    s.role = pick("role", getattr(args, "role", None), "role_arn", OWN_ROLE_KEY)
-    s.mfa_serial = pick("mfa_serial", getattr(args, "serial", None), "mfa_serial")
-    s.duration = _int("duration_seconds", pick("duration", getattr(args, "duration", None), "duration_seconds"), where)
-    s.session_name = pick("session_name", getattr(args, "session_name", None), "role_session_name")
-    s.external_id = pick("external_id", getattr(args, "external_id", None), "external_id")
-    s.region = pick(
-        "region",
-        getattr(args, "region", None),
-        "region",
-        env_vars=("AWS_REGION", "AWS_DEFAULT_REGION"),
-    )
+    s.role = pick("role")
+    s.mfa_serial = pick("serial")
+    s.duration = _int("duration_seconds", pick("duration"), where)
+    s.session_name = pick("session_name")
+    s.external_id = pick("external_id")
+    s.region = pick("region")
     if not s.region:
         source_values = {**files.credentials.get(s.source_profile, {}), **files.config_for(s.source_profile)}
         s.region = source_values.get("region")  # botocore merges both files the same way
@@ -289,20 +272,17 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
     s.ca_bundle = getattr(args, "ca_bundle", None) or (None if env.get("AWS_CA_BUNDLE") else conf.get("ca_bundle"))
     s.verify_ssl = not getattr(args, "no_verify_ssl", False)
     s.sts_regional_endpoints = conf.get("sts_regional_endpoints")
-    s.mfa_process = pick("mfa_process", getattr(args, "mfa_process", None), "mfa_process")
-    s.mfa_session = bool(getattr(args, "mfa_session", False)) or _bool(conf.get("mfa_session"))
+    s.mfa_process = pick("mfa_process")
+    s.mfa_session = _bool(str(pick("mfa_session")))
     # A profile that names an MFA device but no role is a plain IAM user session.
     s.no_role = bool(getattr(args, "no_role", False)) or bool(
         conf.get("mfa_serial") and not s.role and getattr(args, "role", None) is None
     )
-    margin = _int("session_refresh_margin", conf.get("session_refresh_margin"), where)
-    flag_margin = getattr(args, "margin", None)
-    s.refresh_margin = flag_margin if flag_margin is not None else (margin if margin is not None else DEFAULT_MARGIN)
+    margin = _int("session_refresh_margin", pick("margin"), where)
+    s.refresh_margin = margin if margin is not None else DEFAULT_MARGIN
     if s.refresh_margin < 0:
         raise UsageError(f"the refresh margin {s.refresh_margin} s is negative", "use --margin 0 or more")
-    mfa_duration = getattr(args, "mfa_session_duration", None)
-    if mfa_duration is None:
-        mfa_duration = _int("mfa_session_duration", conf.get("mfa_session_duration"), where)
+    mfa_duration = _int("mfa_session_duration", pick("mfa_session_duration"), where)
     if mfa_duration is not None:
         low, high, _ = USER_DURATION
         if not low <= mfa_duration <= high:

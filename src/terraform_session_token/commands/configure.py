@@ -7,9 +7,9 @@ import shlex
 import shutil
 import sys
 
-from .. import storage
+from .. import options, storage
 from ..errors import UsageError
-from ..profiles import OWN_ROLE_KEY, OWN_SOURCE_KEY
+from ..options import OWN_ROLE_KEY
 from . import common
 
 
@@ -24,20 +24,8 @@ def tool_command() -> str:
     return shlex.quote(path)
 
 
-def _text(number) -> str | None:
-    return None if number is None else str(number)
-
-
-NOT_STORABLE = {
-    "code": "--code (a code is good once)",
-    "force": "--force",
-    "overwrite_keys": "--overwrite-keys",
-    "no_verify_ssl": "-v/--no-verify-ssl (give the CA with --ca-bundle instead)",
-}
-
-
 def run(args) -> int:
-    refused = [label for name, label in NOT_STORABLE.items() if getattr(args, name, None)]
+    refused = options.refused_by_configure(args)
     if refused:
         raise UsageError("configure can't store " + ", ".join(refused), "pass those to the commands that use them")
     if getattr(args, "no_role", False) and not getattr(args, "serial", None):
@@ -48,24 +36,12 @@ def run(args) -> int:
     common.refuse_aws_style_target(settings, files)
     section = files.config_section(settings.profile)
     process = f"{tool_command()} credential-process -p {settings.profile}"
-    values = {
-        "credential_process": process,
-        OWN_ROLE_KEY: getattr(args, "role", None),
-        OWN_SOURCE_KEY: getattr(args, "source_profile", None),
-        "mfa_serial": getattr(args, "serial", None),
-        "duration_seconds": str(args.duration) if getattr(args, "duration", None) else None,
-        "region": settings.region
-        if settings.origins.get("region") == "flag" or not files.config_for(settings.profile).get("region")
-        else None,
-        "mfa_process": getattr(args, "mfa_process", None),
-        "mfa_session": "true" if getattr(args, "mfa_session", False) else None,
-        "mfa_session_duration": _text(getattr(args, "mfa_session_duration", None)),
-        "session_refresh_margin": _text(getattr(args, "margin", None)),
-        "role_session_name": getattr(args, "session_name", None),
-        "endpoint_url": getattr(args, "endpoint_url", None),
-        "ca_bundle": getattr(args, "ca_bundle", None),
-        "external_id": getattr(args, "external_id", None),
-    }
+    values = {"credential_process": process, **options.configure_values(args)}
+    # A region is written when given, or when the profile has none yet (the one it will use).
+    if settings.origins.get("region") != "flag" and files.config_for(settings.profile).get("region"):
+        values["region"] = None
+    else:
+        values["region"] = settings.region
     values = {k: v for k, v in values.items() if v}
     if getattr(args, "no_role", False):
         values[OWN_ROLE_KEY] = None  # no role: mfa_serial alone makes it a user session

@@ -1,0 +1,146 @@
+"""Every session option, declared once: its flags, help, config keys, environment variables,
+type, which commands offer it, and whether `configure` stores it (and under which key).
+
+The parser (cli.py), the flag > environment > config file > default merge (profiles.py)
+and `configure` read this table; nothing else spells an option's name. Kept free of heavy
+imports: it is read on every start.
+"""
+
+from __future__ import annotations
+
+OWN_ROLE_KEY = "session_role_arn"
+OWN_SOURCE_KEY = "session_source_profile"
+
+# The commands that obtain or describe a session; each option says which of them offer it.
+SESSION_COMMANDS = ("refresh", "exec", "env", "credential-process", "console", "configure", "doctor")
+_SESSION_USERS = frozenset({"refresh", "exec", "env", "credential-process", "console"})
+_ALL = _SESSION_USERS | {"configure", "doctor"}
+
+
+class Option:
+    """One option of the commands that obtain a session."""
+
+    __slots__ = ("dest", "flags", "help", "metavar", "kind", "setting", "config", "env", "store", "refuse", "commands")
+
+    def __init__(
+        self,
+        dest: str,
+        flags: tuple[str, ...],
+        help: str,
+        *,
+        metavar: str | None = None,
+        kind: str = "text",  # text | int | flag
+        setting: str | None = None,  # the Settings attribute it ends up in (default: dest)
+        config: tuple[str, ...] = (),  # profile keys read, in order
+        env: tuple[str, ...] = (),  # environment variables read before the config file
+        store: str | None = None,  # the key configure writes it under
+        refuse: str | None = None,  # configure refuses it, naming it so
+        commands: frozenset[str] = _ALL,
+    ):
+        self.dest, self.flags, self.help, self.metavar, self.kind = dest, flags, help, metavar, kind
+        self.setting = setting or dest
+        self.config, self.env, self.store, self.refuse, self.commands = config, env, store, refuse, commands
+
+    def argparse_kwargs(self) -> dict:
+        kwargs: dict = {"help": self.help, "dest": self.dest}
+        if self.kind == "flag":
+            kwargs["action"] = "store_true"
+        else:
+            kwargs["metavar"] = self.metavar
+            if self.kind == "int":
+                kwargs["type"] = int
+        return kwargs
+
+    def config_text(self, value) -> str | None:
+        """The value as configure writes it into the config file (None: nothing to write)."""
+        if value is None or value is False or value == "":
+            return None
+        if self.kind == "flag":
+            return "true"
+        return str(value)
+
+
+OPTIONS = (
+    Option("duration", ("-d", "--duration"), "how long the session is valid (seconds)",
+           metavar="3600", kind="int", config=("duration_seconds",), store="duration_seconds"),
+    Option("profile", ("-p", "--profile"), "profile name for the session (default terraform_session)",
+           metavar="terraform_session"),
+    Option("no_verify_ssl", ("-v", "--no-verify-ssl"),
+           "disable TLS verification (NOT 'verbose'; warns on every run; use --ca-bundle instead)",
+           kind="flag", refuse="-v/--no-verify-ssl (give the CA with --ca-bundle instead)",
+           commands=_SESSION_USERS | {"doctor"}),
+    Option("source_profile", ("--source-profile",), "profile with the long-term keys (default: default)",
+           metavar="NAME", config=("source_profile", OWN_SOURCE_KEY), store=OWN_SOURCE_KEY),
+    Option("role", ("--role",), "role name in the source account, or a full role ARN",
+           metavar="NAME_OR_ARN", config=("role_arn", OWN_ROLE_KEY), store=OWN_ROLE_KEY),
+    Option("serial", ("--serial",), "MFA device serial/ARN (skips discovery)",
+           metavar="ARN", setting="mfa_serial", config=("mfa_serial",), store="mfa_serial"),
+    Option("code", ("--code",), "the MFA code; '-' reads one line from stdin",
+           metavar="CODE", refuse="--code (a code is good once)", commands=_SESSION_USERS),
+    Option("mfa_process", ("--mfa-process",), "command that prints the MFA code",
+           metavar="CMD", config=("mfa_process",), store="mfa_process", commands=_SESSION_USERS | {"configure"}),
+    Option("mfa_session", ("--mfa-session",), "reuse one MFA session (GetSessionToken) for its lifetime",
+           kind="flag", config=("mfa_session",), store="mfa_session"),
+    Option("mfa_session_duration", ("--mfa-session-duration",),
+           "length of the MFA session (default 43200, at most 129600 = 36 h)",
+           metavar="SECONDS", kind="int", config=("mfa_session_duration",), store="mfa_session_duration"),
+    Option("no_role", ("--no-role",), "no role: GetSessionToken with MFA for the IAM user itself", kind="flag"),
+    Option("session_name", ("--session-name",), "RoleSessionName (default: your IAM user name)",
+           metavar="NAME", config=("role_session_name",), store="role_session_name",
+           commands=_SESSION_USERS | {"configure"}),
+    Option("external_id", ("--external-id",), "ExternalId for the role's trust policy",
+           metavar="ID", config=("external_id",), store="external_id", commands=_SESSION_USERS | {"configure"}),
+    Option("region", ("--region",), "AWS region (refresh and configure also write it into the profile)",
+           metavar="REGION", env=("AWS_REGION", "AWS_DEFAULT_REGION"), config=("region",), store="region"),
+    Option("endpoint_url", ("--endpoint-url",), "STS/IAM endpoint (e.g. a local AWS)",
+           metavar="URL", config=("endpoint_url",), store="endpoint_url"),
+    Option("ca_bundle", ("--ca-bundle",), "CA bundle for TLS verification",
+           metavar="PATH", config=("ca_bundle",), store="ca_bundle"),
+    Option("force", ("--force",), "refresh even if the session is still valid",
+           kind="flag", refuse="--force", commands=_SESSION_USERS),
+    Option("margin", ("--margin",), "refresh when less than this is left (default 300)",
+           metavar="SECONDS", kind="int", setting="refresh_margin", config=("session_refresh_margin",),
+           store="session_refresh_margin", commands=_SESSION_USERS | {"configure"}),
+    Option("overwrite_keys", ("--overwrite-keys",), "allow replacing long-term keys in the target profile (dangerous)",
+           kind="flag", refuse="--overwrite-keys", commands=frozenset({"refresh"})),
+)  # fmt: skip
+
+BY_DEST = {option.dest: option for option in OPTIONS}
+
+
+def for_command(command: str | None) -> list[Option]:
+    """The options `command` offers (None: the top level, which offers them all)."""
+    return [o for o in OPTIONS if command is None or command in o.commands]
+
+
+def given(args, dest: str):
+    """The value given on the command line, or None."""
+    value = getattr(args, dest, None)
+    return None if value is None or value is False or value == "" else value
+
+
+def pick(dest: str, args, conf: dict[str, str], env, origins: dict[str, str]):
+    """flag > environment > config file: the first value found (None when none), its origin noted."""
+    option = BY_DEST[dest]
+    value = given(args, dest)
+    if value is not None:
+        origins[option.setting] = "flag"
+        return value
+    for var in option.env:
+        if env.get(var):
+            origins[option.setting] = f"env {var}"
+            return env[var]
+    for key in option.config:
+        if conf.get(key):
+            origins[option.setting] = f"config {key}"
+            return conf[key]
+    return None
+
+
+def configure_values(args) -> dict[str, str | None]:
+    """What configure writes for the options given: config key -> text."""
+    return {o.store: o.config_text(given(args, o.dest)) for o in OPTIONS if o.store}
+
+
+def refused_by_configure(args) -> list[str]:
+    return [o.refuse for o in OPTIONS if o.refuse and given(args, o.dest) is not None]
