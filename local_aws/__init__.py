@@ -14,6 +14,9 @@ in front of moto's own app, on real HTTP, and applies AWS's rules first:
 - unknown or expired access keys are refused.
 
 Every request is counted, so tests can assert how many AWS calls a command made.
+
+One module per service behind one dispatcher (server.py): sts.py, iam.py, s3.py,
+dynamodb.py, federation.py (the console's sign-in), with model.py holding what they share.
 """
 
 from .server import ACCOUNT, OTHER_ACCOUNT, Identity, LocalAws

@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from .model import respond
+
 PATHS = ("/federation", "/oauth")
 CONSOLE_PREFIX = "/_console/"
 TOKEN_LIFETIME = 900
@@ -90,7 +92,7 @@ class Federation:
         except _Refused as refused:
             record["error"] = refused.message
             body = f"<html><body><h1>{refused.status}</h1><p>{html.escape(refused.message)}</p></body></html>"
-            return self.rules._respond(start_response, refused.status, body.encode(), "text/html")
+            return respond(start_response, refused.status, body.encode(), "text/html")
 
     @staticmethod
     def _one(query: dict, name: str) -> str | None:
@@ -127,7 +129,7 @@ class Federation:
         with self.lock:
             self.tokens[signin_token] = (principal, time.time() + TOKEN_LIFETIME, int(duration) if duration else None)
         body = json.dumps({"SigninToken": signin_token}).encode()
-        return self.rules._respond(start_response, 200, body, "application/json")
+        return respond(start_response, 200, body, "application/json")
 
     def _login(self, environ, query, start_response):
         token = self._one(query, "SigninToken") or ""
@@ -151,7 +153,7 @@ class Federation:
         target = CONSOLE_PREFIX + parts.path.lstrip("/") + (f"?{parts.query}" if parts.query else "")
         target += f"#{parts.fragment}" if parts.fragment else ""
         headers = [("Location", target), ("Set-Cookie", f"{COOKIE}={cookie}; Path=/; HttpOnly")]
-        return self.rules._respond(start_response, 302, b"", "text/html", headers)
+        return respond(start_response, 302, b"", "text/html", headers)
 
     def _logout(self, environ, query, start_response):
         redirect = self._one(query, "redirect_uri") or ""
@@ -161,7 +163,7 @@ class Federation:
         with self.lock:
             self.logouts += 1
         headers = [("Location", redirect), ("Set-Cookie", f"{COOKIE}=; Path=/; Max-Age=0")]
-        return self.rules._respond(start_response, 302, b"", "text/html", headers)
+        return respond(start_response, 302, b"", "text/html", headers)
 
     def _console(self, environ, start_response):
         cookies = dict(part.strip().split("=", 1) for part in environ.get("HTTP_COOKIE", "").split(";") if "=" in part)
@@ -173,4 +175,4 @@ class Federation:
             f"<h1>Local AWS console</h1><p id='signed-in-as'>Signed in as {html.escape(sign_in.arn)}</p>"
             f"<p id='destination'>Destination: {html.escape(sign_in.destination)}</p></body></html>"
         )
-        return self.rules._respond(start_response, 200, page.encode(), "text/html")
+        return respond(start_response, 200, page.encode(), "text/html")

@@ -1,0 +1,29 @@
+"""S3: Terraform's state bucket, seeded objects, and S3's own error shape."""
+
+from __future__ import annotations
+
+import uuid
+
+from .model import ACCOUNT, REGION, Fault, xml_escape
+
+
+def error_body(fault: Fault) -> tuple[bytes, str]:
+    code = {"InvalidClientTokenId": "InvalidAccessKeyId"}.get(fault.code, fault.code)
+    message = xml_escape(fault.message)
+    body = f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{uuid.uuid4()}</RequestId></Error>"
+    return body.encode(), "application/xml"
+
+
+def create_bucket(bucket: str, account: str = ACCOUNT) -> None:
+    from moto.s3.models import s3_backends
+
+    s3 = s3_backends[account]["aws"]
+    if bucket not in s3.buckets:
+        s3.create_bucket(bucket, REGION)
+
+
+def put_object(bucket: str, key: str, body: bytes, account: str = ACCOUNT) -> None:
+    """Seed an object (a state another stack wrote) without a recorded request."""
+    from moto.s3.models import s3_backends
+
+    s3_backends[account]["aws"].put_object(bucket, key, body)
