@@ -125,4 +125,12 @@ def test_completion_without_shtab_names_the_pipx_way(home, tmp_path):
     blocker.mkdir()
     (blocker / "shtab.py").write_text("raise ImportError('blocked for the test')\n")
     result = home.run("completion", "bash", env={"PYTHONPATH": str(blocker)})
-    assert_one_line_failure(result, 2, "pipx inject terraform-session-token shtab")
+    assert_one_line_failure(result, 11, "pipx inject terraform-session-token shtab")
+
+
+def test_a_missing_keyring_package_has_the_same_exit_code_as_a_missing_shtab(home, tmp_path):
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "keyring.py").write_text("raise ImportError('blocked for the test')\n")
+    result = home.run("keys", "list", env={"PYTHONPATH": str(blocker)})
+    assert_one_line_failure(result, 11, "the keyring package is not installed")

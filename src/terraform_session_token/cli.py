@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return int(module.run(args) or 0)
         except KeyboardInterrupt:
+            _end_prompt_line()
             raise Interrupted("interrupted; nothing was written", "") from None
         except BrokenPipeError:
             return 141
@@ -152,6 +153,15 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _end_prompt_line() -> None:
+    """Ctrl-C at a prompt leaves the cursor after it: the error goes on a line of its own."""
+    try:
+        if os.isatty(2):
+            sys.stderr.write("\n")
+    except (OSError, ValueError):
+        pass
 
 
 def _standard_streams() -> None:

@@ -83,6 +83,11 @@ class KeyringError(ToolError):
     summary = "the OS keyring is not available, locked, or does not hold the keys"
 
 
+class ExtraMissing(ToolError):
+    exit_code = 11
+    summary = "an optional extra this command needs is not installed (keyring, shtab)"
+
+
 class Interrupted(ToolError):
     exit_code = 130
     summary = "interrupted with Ctrl-C; nothing was written"
@@ -98,5 +103,6 @@ ALL_ERRORS = [
     NetworkError,
     AwsError,
     KeyringError,
+    ExtraMissing,
     Interrupted,
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from .errors import KeyringError
+from .errors import ExtraMissing, KeyringError
 from .sessions import format_time, utcnow
 
 SERVICE = "terraform-session-token"
@@ -58,7 +58,7 @@ def _keyring():
         import keyring.backends.fail
         import keyring.errors
     except ImportError:
-        raise KeyringError("the keyring package is not installed", INSTALL_HINT)
+        raise ExtraMissing("the keyring package is not installed", INSTALL_HINT)
     backend = keyring.get_keyring()
     names = {type(b).__module__ for b in getattr(backend, "backends", [backend])}
     if not names or names <= {"keyring.backends.fail", "keyring.backends.null"}:

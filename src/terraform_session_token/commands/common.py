@@ -6,14 +6,44 @@ import os
 import sys
 
 from .. import inifile, storage
-from ..errors import ConfigError, CredentialsError, ToolError, UnsafeWriteError
+from ..errors import ConfigError, CredentialsError, ToolError, UnsafeWriteError, UsageError
 from ..profiles import MARKER, OWN_ROLE_KEY, WROTE_MARKER, AwsFiles, Settings, resolve
 from ..sessions import Session
 
 
-def load(args) -> tuple[AwsFiles, Settings]:
+def load(args, new_profile_ok: bool = False) -> tuple[AwsFiles, Settings]:
+    """The files and the profile's settings; a -p NAME found nowhere is refused (see check_target_exists)."""
     files = AwsFiles.load()
-    return files, resolve(args, files)
+    settings = resolve(args, files)
+    if not new_profile_ok:
+        check_target_exists(files, settings, args)
+    return files, settings
+
+
+def check_target_exists(files: AwsFiles, settings: Settings, args) -> None:
+    """Before any question: a -p NAME that no file and no cache knows is a typo, with a close name
+    if any, unless the user asked for a new profile by giving its role (--role, or --no-role)."""
+    from ..profiles import DEFAULT_PROFILE
+    from ..sessions import cache_file
+
+    name = settings.profile
+    if (
+        not getattr(args, "profile", None)
+        or name == DEFAULT_PROFILE
+        or getattr(args, "role", None)
+        or getattr(args, "no_role", False)
+        or files.has_profile(name)
+        or os.path.exists(cache_file(name))
+    ):
+        return
+    import difflib
+
+    close = difflib.get_close_matches(name, files.profile_names(), n=1)
+    create = f"to create [{name}], give its role: --role NAME"
+    raise UsageError(
+        f"profile [{name}] is not in the credentials or config file",
+        f"did you mean -p {close[0]}? ({create})" if close else f"{create}, or configure -p {name} --role NAME",
+    )
 
 
 def check_writable(path: str) -> None:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import UsageError
+from ..errors import ExtraMissing, UsageError
 
 SHELLS = ("bash", "zsh", "fish")
 PROFILE_OPTIONS = ("profile", "source_profile")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("shell", choices=SHELLS, nargs="?", help="the shell to complete in")
+    parser.usage = "terraform-session-token completion [-h] {bash,zsh,fish}"
+    parser.add_argument("shell", choices=SHELLS, nargs="?", metavar="{bash,zsh,fish}", help="the shell to complete in")
     parser.add_argument("--list-profiles", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -41,7 +42,7 @@ def run(args) -> int:
     try:
         import shtab
     except ImportError:
-        raise UsageError(
+        raise ExtraMissing(
             "shell completion needs the shtab package",
             "pipx inject terraform-session-token shtab (or pip install 'terraform-session-token[completion]')",
         )

@@ -32,7 +32,7 @@ def run(args) -> int:
         raise UsageError(
             "configure --no-role needs --serial", "a profile with mfa_serial and no role is a user session"
         )
-    files, settings = common.load(args)
+    files, settings = common.load(args, new_profile_ok=True)
     common.refuse_aws_style_target(settings, files)
     section = files.config_section(settings.profile)
     process = f"{tool_command()} credential-process -p {settings.profile}"

@@ -7,7 +7,7 @@ import os
 import stat
 
 from ..errors import ToolError
-from ..profiles import ENDPOINT_VARS, AwsFiles, resolve
+from ..profiles import ENDPOINT_VARS, AwsFiles
 from ..sessions import Session, describe_left, utcnow
 
 MAX_SKEW = 300
@@ -141,9 +141,16 @@ def check_long_runs(report: Report, files: AwsFiles, settings) -> None:
     elif settings.mfa_process:
         refreshes = "refreshed with a code from mfa_process, for any length"
     else:
-        refreshes = f"a code is asked at the terminal every {_span(duration)} (set mfa_session = true to avoid it)"
+        refreshes = f"refreshed with a new MFA code, asked at the terminal, every {_span(duration)}"
+    needs_codes = not (settings.mfa_session or settings.mfa_process)
     if conf.get("credential_process"):
-        report.ok(f"mode: credential_process; Terraform's credentials are {refreshes}")
+        if needs_codes:
+            report.warn(
+                f"mode: credential_process; Terraform's credentials are {refreshes}",
+                "set mfa_session = true (one code per MFA session), or mfa_process",
+            )
+        else:
+            report.ok(f"mode: credential_process; Terraform's credentials are {refreshes}")
         return
     session = Session.from_profile(files.credentials.get(settings.profile))
     if session is not None:
@@ -237,10 +244,9 @@ def check_aws(report: Report, files: AwsFiles, settings) -> None:
 
 
 def run(args) -> int:
-    from .common import warn_no_verify
+    from .common import load, warn_no_verify
 
-    files = AwsFiles.load()
-    settings = resolve(args, files)
+    files, settings = load(args)
     warn_no_verify(settings)
     report = Report()
     check_files(report, files, settings)

@@ -12,11 +12,11 @@ from ..errors import UsageError
 
 def add_arguments(parser) -> None:
     parser.add_argument("--role", default="TerraformRole", help="the role's name (default TerraformRole)")
-    parser.add_argument(
-        "--account", default=policy.ACCOUNT_PLACEHOLDER, help="the 12-digit account ID (without it: a placeholder)"
-    )
+    parser.add_argument("--account", help="the 12-digit account ID (without it: a placeholder, said on stderr)")
     parser.add_argument("--user-group", default="TerraformUsers", help="IAM group of the users (HCL)")
-    parser.add_argument("--format", choices=("json", "hcl"), default="json")
+    parser.add_argument(
+        "--format", choices=("json", "hcl"), default="json", help="JSON documents (default) or Terraform HCL"
+    )
     parser.add_argument(
         "--document",
         choices=("group", "trust"),
@@ -27,18 +27,19 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    if args.account is None:
+        print(
+            f"terraform-session-token: warning: no --account: {policy.ACCOUNT_PLACEHOLDER} is a placeholder; "
+            "pass your 12-digit account ID",
+            file=sys.stderr,
+        )
+        args.account = policy.ACCOUNT_PLACEHOLDER
     if not re.fullmatch(r"[0-9]{12}", args.account):
         raise UsageError(f"--account must be a 12-digit AWS account ID, not {args.account!r}", "")
     if not re.fullmatch(r"[\w+=,.@-]{1,64}", args.role):
         raise UsageError(f"invalid role name {args.role!r}", "letters, digits and + = , . @ _ - only")
     if not re.fullmatch(r"[A-Za-z][\w+=,.@-]{0,127}", args.user_group):
         raise UsageError(f"invalid group name {args.user_group!r}", "letters, digits and + = , . @ _ - only")
-    if args.account == policy.ACCOUNT_PLACEHOLDER:
-        print(
-            f"terraform-session-token: warning: no --account: {policy.ACCOUNT_PLACEHOLDER} is a placeholder; "
-            "pass your 12-digit account ID",
-            file=sys.stderr,
-        )
     if args.format == "hcl":
         print(policy.as_hcl(args.account, args.role, args.user_group, args.max_mfa_age, args.document), end="")
         return 0

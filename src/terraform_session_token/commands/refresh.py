@@ -50,8 +50,9 @@ def run(args) -> int:
     common.check_source_exists(files, settings)
 
     prompter = mfa.Prompter()
-    print("Terraform Session Token")
     code_given = getattr(args, "code", None) not in (None, "-")
+    if not code_given and not settings.mfa_process:
+        print("Terraform Session Token")  # the seed's banner, before its prompts
     if code_given and not settings.role:
         settings.role = DEFAULT_ROLE  # non-interactive: as if Enter was hit on the role prompt
     if not settings.role and not settings.no_role:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from .. import sessions
@@ -11,6 +12,9 @@ from ..sessions import Session, describe_left, format_time
 
 
 def add_arguments(parser) -> None:
+    parser.add_argument(
+        "-p", "--profile", default=argparse.SUPPRESS, metavar="NAME", help="only this profile's sessions"
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument(
         "--keys", action="store_true", help="with --json: also where each profile's long-term keys live"
@@ -57,7 +61,7 @@ def source_keys(files: AwsFiles) -> list[dict]:
 def run(args) -> int:
     files = AwsFiles.load()
     rows = collect(files)
-    if getattr(args, "profile", None):  # -p before the command: that profile's rows only
+    if getattr(args, "profile", None):  # -p before or after the command: that profile's rows only
         rows = [r for r in rows if r["profile"] == args.profile]
     keys = source_keys(files)
     if args.json:

@@ -1,0 +1,73 @@
+"""What a new user met first: typos that created profiles, misleading words, the banner, status -p."""
+
+from __future__ import annotations
+
+import os
+
+from conftest import assert_one_line_failure, on_terminal, read_until
+
+
+def test_a_typo_in_a_profile_name_is_refused_before_any_question(home, local_aws):
+    home.config.write_text("[profile prod]\nsession_role_arn = arn:aws:iam::210987654321:role/TerraformRole\n")
+    config_before = home.config.read_bytes()
+    local_aws.reset_requests()
+    for command in (["env"], ["credential-process"], ["exec", "--", "true"], ["console", "--print"], [], ["doctor"]):
+        result = home.run("-p", "prdo", *command)
+        assert_one_line_failure(result, 2, "profile [prdo] is not in the credentials", "did you mean -p prod?")
+    assert local_aws.actions() == []
+    assert home.config.read_bytes() == config_before, "nothing remembered for the typo"
+    assert not home.cache.exists() or not list(home.cache.iterdir())
+
+
+def test_a_new_profile_is_made_when_its_role_is_given(home):
+    result = home.run("env", "-p", "fresh", "--role", "TerraformRole", "--code", home.code())
+    assert result.returncode == 0, result.stderr
+    assert "[profile fresh]" in home.config.read_text()
+    assert home.run("env", "-p", "fresh").returncode == 0, "known from then on"
+    far = home.run("env", "-p", "zzzzzz")
+    assert_one_line_failure(far, 2, "to create [zzzzzz], give its role: --role NAME")
+
+
+def test_the_default_profile_needs_no_role_flag_on_a_first_run(home):
+    result = home.run(input=f"\n{home.code()}\n")
+    assert result.returncode == 0, result.stderr
+    assert "Terraform Session Token" in result.stdout and "Role[TerraformRole]:" in result.stdout
+
+
+def test_status_takes_p_after_the_command(home):
+    assert home.run("--role", "TerraformRole", "--code", home.code()).returncode == 0
+    assert home.run("-p", "other", "--role", "TerraformRole", "--code", home.code()).returncode == 0
+    after = home.run("status", "-p", "other")
+    before = home.run("-p", "other", "status")
+    assert after.returncode == 0, after.stderr
+    assert after.stdout == before.stdout
+    assert "other" in after.stdout and "terraform_session" not in after.stdout
+
+
+def test_policy_warns_about_the_placeholder_only_without_account(home):
+    given = home.run("policy", "--account", "123456789012")
+    assert given.returncode == 0 and given.stderr.count("placeholder") == 0
+    missing = home.run("policy")
+    assert "no --account" in missing.stderr
+
+
+def test_no_banner_with_a_code_or_on_errors(home):
+    with_code = home.run("--role", "TerraformRole", "--code", home.code())
+    assert with_code.returncode == 0 and "Terraform Session Token" not in with_code.stdout
+    failing = home.run("--role", "TerraformRole", "--code", "000000", "-p", "bad")
+    assert failing.returncode == 6 and "Terraform Session Token" not in failing.stdout
+
+
+def test_ctrl_c_at_the_prompt_puts_the_error_on_its_own_line(home):
+    proc, master = on_terminal(["terraform-session-token"], {**home.env})
+    try:
+        read_until(master, b"Role[TerraformRole]: ")
+        os.write(master, b"\x03")
+        seen = read_until(master, b"interrupted")
+        seen += read_until(master, b"\n")
+    finally:
+        proc.wait(timeout=30)
+        os.close(master)
+    assert proc.returncode == 130
+    line = next(x for x in seen.replace(b"\r", b"").split(b"\n") if b"interrupted" in x)
+    assert line.startswith(b"terraform-session-token: error: interrupted"), seen
