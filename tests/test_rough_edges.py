@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 from conftest import assert_one_line_failure, on_terminal, read_until
+
+from local_aws import ACCOUNT
+
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/TerraformRole"
 
 
 def test_a_typo_in_a_profile_name_is_refused_before_any_question(home, local_aws):
@@ -71,3 +76,55 @@ def test_ctrl_c_at_the_prompt_puts_the_error_on_its_own_line(home):
     assert proc.returncode == 130
     line = next(x for x in seen.replace(b"\r", b"").split(b"\n") if b"interrupted" in x)
     assert line.startswith(b"terraform-session-token: error: interrupted"), seen
+
+
+def mfa_session_profile(home, tmp_path, name="chained"):
+    counter = tmp_path / "codes"
+    home.config.write_text(
+        f"[profile {name}]\nsession_role_arn = {ROLE}\nmfa_serial = {home.identity.serial}\n"
+        f"mfa_session = true\nmfa_process = {home.mfa_process(counter)}\n"
+    )
+    return counter
+
+
+def test_a_dead_mfa_session_is_told_apart_from_the_source_keys_and_replaced_once(home, local_aws, tmp_path):
+    counter = mfa_session_profile(home, tmp_path)
+    assert home.run("credential-process", "-p", "chained").returncode == 0
+    mfa_file = next(home.cache.glob("mfa-session--*.json"))
+    dead = json.loads(mfa_file.read_text())["AccessKeyId"]
+    local_aws.rules.temporary.pop(dead)  # revoked: AWS no longer knows the key
+    doctor = home.run("doctor", "-p", "chained")
+    assert "FAIL  AWS no longer accepts the cached MFA session of [default]" in doctor.stdout
+    assert "AWS did not accept the keys of source profile" not in doctor.stdout
+    result = home.run("credential-process", "-p", "chained", "--force")
+    assert result.returncode == 0, result.stderr
+    assert home.codes_asked(counter) == 2, "one new code for the new MFA session"
+    assert json.loads(mfa_file.read_text())["AccessKeyId"] != dead
+    assert "AWS accepts the cached MFA session" in home.run("doctor", "-p", "chained").stdout
+
+
+def test_clear_takes_back_the_mfa_session_the_profile_used_and_status_shows_it_apart(home, tmp_path):
+    mfa_session_profile(home, tmp_path)
+    assert home.run("credential-process", "-p", "chained").returncode == 0
+    status = home.run("status")
+    assert "MFA sessions (mfa_session = true" in status.stdout
+    profiles_part, mfa_part = status.stdout.split("MFA sessions")
+    assert "mfa-session--" not in status.stdout and "chained" in profiles_part
+    assert "[default]" in mfa_part and f"user/{home.identity.user_name}" in mfa_part
+    assert max(len(line) for line in status.stdout.splitlines() if "Long-term keys" not in line) < 130
+    cleared = home.run("clear", "-p", "chained")
+    assert cleared.returncode == 0, cleared.stderr
+    assert "Removed the MFA session it used" in cleared.stdout
+    assert not list(home.cache.glob("mfa-session--*.json"))
+
+
+def test_a_duration_above_a_remembered_roles_maximum_is_refused_before_the_code(home, tmp_path):
+    counter = tmp_path / "codes"
+    mfa = home.mfa_process(counter)
+    for extra in (["-d", "7200"], ["--min-left", "2h", "-d", "10800"]):
+        result = home.run("-p", "x", "--role", ROLE, "--serial", home.identity.serial, "--mfa-process", mfa, *extra)
+        assert_one_line_failure(result, 7, "above TerraformRole's maximum session duration of 3600 s")
+    assert home.codes_asked(counter) == 0
+    long_role = ROLE.replace("TerraformRole", "LongRole")
+    ok = home.run("-p", "y", "--role", long_role, "--serial", home.identity.serial, "--mfa-process", mfa, "-d", "7200")
+    assert ok.returncode == 0, ok.stderr

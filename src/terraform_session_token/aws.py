@@ -17,7 +17,17 @@ import botocore.parsers
 import botocore.session
 from botocore.config import Config
 
-from .errors import AwsError, ConfigError, CredentialsError, MfaError, NetworkError, RoleError, ToolError, UsageError
+from .errors import (
+    AwsError,
+    ConfigError,
+    CredentialsError,
+    MfaError,
+    MfaSessionRejected,
+    NetworkError,
+    RoleError,
+    ToolError,
+    UsageError,
+)
 from .profiles import Settings
 from .sessions import Session
 
@@ -196,7 +206,16 @@ class Aws:
             params["ExternalId"] = self.settings.external_id
         # One attempt when a code is sent: AWS accepts each code once.
         client = self.client("sts", credentials, attempts=1 if code else 3)
-        response = self._call(client, "assume_role", **params)
+        try:
+            response = self._call(client, "assume_role", **params)
+        except CredentialsError:
+            if credentials is None:
+                raise
+            # Signed by the MFA session, not by the source keys: say so, so that it can be replaced.
+            raise MfaSessionRejected(
+                f"AWS no longer accepts the cached MFA session of source profile [{self.settings.source_profile}]",
+                "it expired early or was revoked; run again to start a new one with one code",
+            ) from None
         return _session(_get(response, "Credentials"), _get(response, "AssumedRoleUser", "Arn"), self.settings.region)
 
     def get_session_token(self, duration: int, serial: str, code: str) -> Session:

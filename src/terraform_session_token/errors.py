@@ -58,6 +58,10 @@ class CredentialsError(ToolError):
     summary = "no usable source credentials (missing profile, expired, or invalid keys)"
 
 
+class MfaSessionRejected(CredentialsError):
+    """AWS refused a role request signed with the cached MFA session (expired early, or revoked)."""
+
+
 class MfaError(ToolError):
     exit_code = 6
     summary = "no MFA code could be had, or AWS rejected it"

@@ -13,17 +13,20 @@ import threading
 import time
 
 from . import mfa, sessions, storage
-from .errors import KeyringError, MfaError, RoleError
+from .errors import KeyringError, MfaError, MfaSessionRejected, RoleError, ToolError
 from .profiles import (
     DEFAULT_ROLE,
     OWN_ROLE_KEY,
     OWN_SOURCE_KEY,
+    ROLE_DURATION,
     USER_DURATION,
     AwsFiles,
     Settings,
     session_name_for,
 )
 from .sessions import Session
+
+DEFAULT_MAX_DURATION = 3600  # a role's MaxSessionDuration unless raised
 
 
 class Request:
@@ -96,23 +99,46 @@ def from_sts(request: Request) -> Session:
     role_arn = role if role.startswith("arn:") else None
     if role_arn is None:
         role_arn, max_duration = aws.get_role(role)
-        if duration > max_duration:
-            raise RoleError(
-                f"duration {duration} s is above {role}'s maximum session duration of {max_duration} s",
-                f"use -d {max_duration} or less, or raise the role's MaxSessionDuration",
-            )
+        _check_role_duration(role, duration, max_duration)
         request.remembered[OWN_ROLE_KEY] = role_arn
+    elif duration > DEFAULT_MAX_DURATION:
+        _check_remembered_role_duration(aws, role_arn, duration)
     settings.role = role_arn
     name = session_name_for(settings, serial)
 
     if settings.mfa_session:
         mfa_session = mfa_session_for(request, aws, serial, request.mfa_session_min_left)
-        session = aws.assume_role(role_arn, name, duration, credentials=mfa_session)
+        try:
+            session = aws.assume_role(role_arn, name, duration, credentials=mfa_session)
+        except MfaSessionRejected:
+            # AWS no longer takes it although it has time left: replace it, with one code, once.
+            mfa_session = mfa_session_for(request, aws, serial, request.mfa_session_min_left, rejected=mfa_session)
+            session = aws.assume_role(role_arn, name, duration, credentials=mfa_session)
         session.chained = True
         return session
     session = aws.assume_role(role_arn, name, duration, serial, early_code or request.code(serial))
     session.chained = False
     return session
+
+
+def _check_role_duration(role: str, duration: int, max_duration: int) -> None:
+    if duration > max_duration:
+        raise RoleError(
+            f"duration {duration} s is above {role}'s maximum session duration of {max_duration} s",
+            f"use -d {max_duration} or less, or raise the role's MaxSessionDuration",
+        )
+
+
+def _check_remembered_role_duration(aws, role_arn: str, duration: int) -> None:
+    """A role allows 1 h unless its MaxSessionDuration was raised: asked for more, GetRole says
+    before a code is spent. A role GetRole can't read (another account, no permission) is left
+    to AssumeRole."""
+    try:
+        found, max_duration = aws.get_role(role_arn.split("/")[-1])
+    except ToolError:
+        return
+    if found == role_arn:
+        _check_role_duration(role_arn.split("/")[-1], duration, max_duration)
 
 
 def source_keys(settings: Settings, files: AwsFiles):
@@ -141,22 +167,26 @@ def _nothing_to_discover(request: Request) -> bool:
     """Whether the code can be asked for at once: device and role known, no MFA session cache."""
     s = request.settings
     known_role = s.no_role or bool(s.role_arn)
+    # Above a role's default maximum, GetRole checks the duration before the code is asked.
+    within_default = s.no_role or (s.duration or ROLE_DURATION[2]) <= DEFAULT_MAX_DURATION
     has_source = request.files.has_profile(s.source_profile) or bool(os.environ.get("AWS_ACCESS_KEY_ID"))
-    return bool(s.mfa_serial) and known_role and not s.mfa_session and has_source
+    return bool(s.mfa_serial) and known_role and within_default and not s.mfa_session and has_source
 
 
-def mfa_session_for(request: Request, aws, serial: str, min_left: int = 0) -> Session:
+def mfa_session_for(request: Request, aws, serial: str, min_left: int = 0, rejected: Session | None = None) -> Session:
     """A cached MFA-authenticated GetSessionToken session, asking for a code only when it expired
-    (or, when `min_left` is given, when less than that is left of it)."""
+    (or, when `min_left` is given, when less than that is left of it, or when AWS `rejected` it)."""
     settings = request.settings
     name = sessions.mfa_cache_name(settings.source_profile, serial)
     with request.lock(sessions.lock_file(name)):
         cached = sessions.read_cached(name)
-        if cached and cached.is_fresh(max(settings.refresh_margin, min_left)):
+        replaced = cached and rejected and cached.access_key_id != rejected.access_key_id  # by a parallel run
+        if cached and cached.is_fresh(max(settings.refresh_margin, min_left)) and (not rejected or replaced):
             return cached
         low, high, _ = USER_DURATION
         duration = min(max(settings.mfa_session_duration, low), high)
         session = aws.get_session_token(duration, serial, request.code(serial))
+        session.arn = _user_arn(serial)
         sessions.write_cached(name, session)
         return session
 

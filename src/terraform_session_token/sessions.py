@@ -191,8 +191,16 @@ def lock_file(name: str, env=os.environ) -> str:
     return os.path.join(cache_dir(env), f"{file_name(name)}.lock")
 
 
+MFA_PREFIX = "mfa-session--"
+
+
 def mfa_cache_name(source_profile: str, serial: str) -> str:
-    return "mfa-session--" + f"{source_profile}--{serial}".replace("/", "_").replace(":", "_")
+    return MFA_PREFIX + f"{source_profile}--{serial}".replace("/", "_").replace(":", "_")
+
+
+def mfa_cache_source(name: str) -> str:
+    """The source profile an MFA session cache name was made from (the serial part has no "--")."""
+    return name[len(MFA_PREFIX) :].rsplit("--", 1)[0]
 
 
 def read_cached(name: str, env=os.environ) -> Session | None:

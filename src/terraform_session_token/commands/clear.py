@@ -31,6 +31,19 @@ def take_back_config(text: str, sections) -> str:
     return inifile.remove_sections(text, emptied)
 
 
+def _mfa_session_of(profile: str, files: AwsFiles) -> str | None:
+    """The cache name of the MFA session the profile uses (mfa_session with a known device), if any."""
+    from ..profiles import resolve
+
+    try:
+        settings = resolve(argparse.Namespace(profile=profile), files)
+    except Exception:  # a profile the tool can't resolve uses no MFA session of its
+        return None
+    if settings.mfa_session and settings.mfa_serial:
+        return sessions.mfa_cache_name(settings.source_profile, settings.mfa_serial)
+    return None
+
+
 def run(args) -> int:
     files = AwsFiles.load()
     profile = getattr(args, "profile", None)
@@ -46,7 +59,11 @@ def run(args) -> int:
         except ValueError as e:
             raise UsageError(str(e), "")
         targets = [profile] if profile in files.credentials else []
-        caches = [profile] if profile in sessions.cached_names() else []
+        cached = sessions.cached_names()
+        caches = [profile] if profile in cached else []
+        mfa = _mfa_session_of(profile, files)
+        if mfa in cached:
+            caches.append(mfa)
         section = files.config_section(profile)
         config_sections = [section] if section in inifile.lines_starting(files.config_text or "", WROTE_MARKER) else []
         if targets and not files.is_managed(profile):
@@ -72,7 +89,10 @@ def run(args) -> int:
             print(f"Removed what terraform-session-token wrote into [{section}] of {files.config_path}")
     for name in caches:
         sessions.remove_cached(name)
-        print(f"Removed the cached session {name}")
+        if name.startswith(sessions.MFA_PREFIX) and not args.all:
+            print(f"Removed the MFA session it used ({name}); profiles sharing it ask for a code next time")
+        else:
+            print(f"Removed the cached session {name}")
     if args.all:
         leftovers = sessions.remove_tool_files()
         if leftovers:

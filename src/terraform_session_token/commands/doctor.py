@@ -181,6 +181,31 @@ def check_console(report: Report, files: AwsFiles, settings) -> None:
         report.ok(f"console: 'console -p {settings.profile}' signs in for {span} from the same session")
 
 
+def check_mfa_session(report: Report, aws, settings, devices) -> None:
+    """A cached MFA session that AWS no longer takes would otherwise look fine until the next refresh."""
+    from .. import sessions
+
+    serial = settings.mfa_serial or (devices[0] if devices and len(devices) == 1 else None)
+    if not settings.mfa_session or not serial:
+        return
+    name = sessions.mfa_cache_name(settings.source_profile, serial)
+    cached = sessions.read_cached(name)
+    if cached is None or not cached.is_fresh(0):
+        return
+    try:
+        aws.caller_identity(credentials=cached, attempts=1)
+    except ToolError:
+        report.fail(
+            f"AWS no longer accepts the cached MFA session of [{settings.source_profile}] "
+            f"({describe_left(cached.seconds_left())} by its clock)",
+            f"the next refresh replaces it with one code; or now: terraform-session-token clear -p {settings.profile}",
+        )
+        return
+    report.ok(
+        f"AWS accepts the cached MFA session of [{settings.source_profile}] ({describe_left(cached.seconds_left())})"
+    )
+
+
 def check_aws(report: Report, files: AwsFiles, settings) -> None:
     from ..aws import Aws
     from ..providers import source_keys
@@ -207,6 +232,7 @@ def check_aws(report: Report, files: AwsFiles, settings) -> None:
     except ToolError as e:
         report.warn(f"can't list MFA devices: {e.message}", e.hint)
         devices = None
+    check_mfa_session(report, aws, settings, devices)
     if devices == []:
         report.fail("no MFA device is assigned to the source user", "assign a virtual MFA device in the IAM console")
     elif devices:

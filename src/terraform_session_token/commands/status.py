@@ -28,7 +28,7 @@ def collect(files: AwsFiles) -> list[dict]:
         session = Session.from_profile(files.credentials[name])
         rows.append(_row(name, "credentials file", session, now))
     for name in sessions.cached_names():
-        kind = "MFA session cache" if name.startswith("mfa-session--") else "cache"
+        kind = "MFA session cache" if name.startswith(sessions.MFA_PREFIX) else "cache"
         rows.append(_row(name, kind, sessions.read_cached(name), now))
     return rows
 
@@ -78,15 +78,31 @@ def run(args) -> int:
         )
     if keys:
         print()
+    profile_rows = [r for r in rows if r["where"] != "MFA session cache"]
+    mfa_rows = [r for r in rows if r["where"] == "MFA session cache"]
     if not rows:
         print("No sessions managed by terraform-session-token.")
         return 0
-    header = ("PROFILE", "WHERE", "IDENTITY", "EXPIRES", "LEFT")
-    table = [header] + [
-        (r["profile"], r["where"], r["identity"] or "-", r["expires"] or "-", describe_left(r["seconds_left"]))
-        for r in rows
-    ]
+    if profile_rows:
+        _table(
+            ("PROFILE", "WHERE", "IDENTITY", "EXPIRES", "LEFT"),
+            [(r["profile"], r["where"], r["identity"] or "-", r["expires"] or "-", describe_left(r["seconds_left"]))
+             for r in profile_rows],
+        )  # fmt: skip
+    if mfa_rows:
+        if profile_rows:
+            print()
+        print("MFA sessions (mfa_session = true; clear -p PROFILE takes back the one it uses):")
+        _table(
+            ("SOURCE", "USER", "EXPIRES", "LEFT"),
+            [(f"[{sessions.mfa_cache_source(r['profile'])}]", r["identity"] or "-", r["expires"] or "-",
+              describe_left(r["seconds_left"])) for r in mfa_rows],
+        )  # fmt: skip
+    return 0
+
+
+def _table(header: tuple[str, ...], body: list[tuple[str, ...]]) -> None:
+    table = [header, *body]
     widths = [max(len(terminal_safe(row[i])) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(terminal_safe(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-    return 0
