@@ -14,6 +14,7 @@ from conftest import TOOL, on_terminal, read_until
 from moto.iam.models import iam_backends
 
 from local_aws import ACCOUNT
+from terraform_session_token import inifile
 from terraform_session_token.profiles import KEYRING_MARKER
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/TerraformRole"
@@ -203,7 +204,10 @@ def test_add_from_json_list_and_remove(home, secret_service, local_aws):
     result = run(home, secret_service, "-p", "ci-tf", "--source-profile", "ci", "--role", "TerraformRole",
                  "--serial", identity.serial, "--code", identity.fresh_code())  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert run(home, secret_service, "keys", "remove", "ci").returncode == 0
+    refused = run(home, secret_service, "keys", "remove", "ci")  # no terminal: the only copy stays
+    assert refused.returncode == 2 and "only copy" in refused.stderr and "keys export ci" in refused.stderr
+    assert stored(secret_service, "ci")["AccessKeyId"] == identity.access_key_id
+    assert run(home, secret_service, "keys", "remove", "ci", "--yes").returncode == 0
     assert stored(secret_service, "ci") is None
     assert KEYRING_MARKER not in home.credentials.read_text()
     assert "ci " not in run(home, secret_service, "keys", "list").stdout
@@ -245,3 +249,48 @@ def test_add_asks_on_the_terminal_without_echo(home, secret_service, local_aws):
     os.close(master)
     assert identity.secret_access_key.encode() not in seen and identity.access_key_id.encode() not in seen
     assert stored(secret_service, "typed")["SecretAccessKey"] == identity.secret_access_key
+
+
+def test_remove_asks_at_a_terminal_and_export_is_the_way_out(home, secret_service):
+    assert run(home, secret_service, "keys", "import").returncode == 0
+    env = keyring_env(home, secret_service)
+    proc, master = on_terminal([TOOL, "keys", "remove", "default"], env)
+    try:
+        seen = read_until(master, b"Type default to delete it: ")
+        os.write(master, b"no\r")
+        read_until(master, b"were not deleted")
+    finally:
+        proc.wait(timeout=30)
+        os.close(master)
+    assert proc.returncode == 2
+    assert b"holds the only copy of the key" in seen and b"keys export default" in seen
+    assert stored(secret_service, "default")["AccessKeyId"] == home.identity.access_key_id
+
+    exported = run(home, secret_service, "keys", "export", "default")
+    assert exported.returncode == 0, exported.stderr
+    values = inifile.parse(home.credentials.read_text())["default"]
+    assert values["aws_access_key_id"] == home.identity.access_key_id
+    assert values["aws_secret_access_key"] == home.identity.secret_access_key
+    assert KEYRING_MARKER not in home.credentials.read_text()
+    assert home.identity.secret_access_key not in exported.stdout
+    # With a copy in the file, removing the keyring's copy destroys nothing: no question.
+    removed = run(home, secret_service, "keys", "remove", "default")
+    assert removed.returncode == 0, removed.stderr
+    assert stored(secret_service, "default") is None
+
+
+def test_remove_clears_an_item_deleted_behind_the_tools_back(home, secret_service):
+    assert run(home, secret_service, "keys", "import").returncode == 0
+    code = "import keyring; keyring.delete_password('terraform-session-token', 'default')"
+    subprocess.run([sys.executable, "-c", code], env={**os.environ, **secret_service}, check=True)
+    assert "keys remove default" in run(home, secret_service, "keys", "list").stdout
+    assert run(home, secret_service, "keys", "remove", "default").returncode == 0
+    listing = run(home, secret_service, "keys", "list").stdout
+    assert "default" not in listing
+
+
+def test_keys_without_an_action_says_which(home):
+    result = home.run("keys")
+    assert (
+        result.returncode == 2 and "keys needs an action: import, add, list, rotate, remove or export" in result.stderr
+    )

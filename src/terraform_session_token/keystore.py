@@ -105,12 +105,16 @@ def store(profile: str, keys: Keys) -> None:
 
 
 def delete(profile: str) -> bool:
-    """Remove the profile's keys; whether there were any."""
-    if load(profile) is None:
-        return False
-    _call("delete the keys", lambda k: k.delete_password(SERVICE, profile))
-    _write_index([n for n in profiles() if n != profile])
-    return True
+    """Remove the profile's keys and its name from the index; whether there were keys.
+
+    An item deleted behind the tool's back still leaves the index clean."""
+    existed = load(profile) is not None
+    if existed:
+        _call("delete the keys", lambda k: k.delete_password(SERVICE, profile))
+    names = profiles()
+    if profile in names:
+        _write_index([n for n in names if n != profile])
+    return existed
 
 
 def profiles() -> list[str]:

@@ -18,28 +18,46 @@ ACCEPT_DELAYS = (1, 1, 2, 2, 3, 3, 4, 4, 5)
 
 
 def add_arguments(parser) -> None:
-    sub = parser.add_subparsers(dest="keys_command", metavar="action", required=True)
+    sub = parser.add_subparsers(dest="keys_command", metavar="action")
     imp = sub.add_parser("import", help="move a profile's keys from the credentials file into the OS keyring")
     imp.add_argument("--source-profile", metavar="NAME", default=DEFAULT_SOURCE, help="the profile (default: default)")
     add = sub.add_parser("add", help="store keys for a profile (asked on the terminal, or JSON on stdin)")
-    add.add_argument("name", metavar="NAME")
+    add.add_argument("name", metavar="NAME", help="the source profile the keys are for")
     add.add_argument("--json", action="store_true", help='read {"AccessKeyId": ..., "SecretAccessKey": ...} from stdin')
     lst = sub.add_parser("list", help="profiles whose keys are in the keyring")
     lst.add_argument("--check", action="store_true", help="ask IAM how old each key is")
     rot = sub.add_parser("rotate", help="replace a stored key with a new one (IAM), then delete the old one")
-    rot.add_argument("name", metavar="NAME", nargs="?", default=DEFAULT_SOURCE)
-    rem = sub.add_parser("remove", help="delete a profile's keys from the keyring")
-    rem.add_argument("name", metavar="NAME")
+    rot.add_argument("name", metavar="NAME", nargs="?", default=DEFAULT_SOURCE, help="the profile (default: default)")
+    rem = sub.add_parser(
+        "remove",
+        help="delete a profile's keys from the keyring: often the only copy of the key (keys export it first)",
+        description="Delete a profile's keys from the OS keyring. Unless the credentials file holds the same "
+        "key, this destroys the only copy of its secret (IAM never shows a secret again): "
+        "run 'keys export NAME' first, or create a new key in IAM. Asks for confirmation at a terminal.",
+    )
+    rem.add_argument("name", metavar="NAME", help="the profile whose keys to delete")
+    rem.add_argument("--yes", action="store_true", help="delete without asking (no terminal: required)")
+    exp = sub.add_parser(
+        "export", help="write a profile's keys from the keyring back into the credentials file (plaintext)"
+    )
+    exp.add_argument("name", metavar="NAME", help="the profile whose keys to write back")
+    imp.description = "Move the two key lines of a credentials-file profile into the OS keyring."
     for p in (lst, rot):
-        p.add_argument("--region", metavar="REGION", default=argparse.SUPPRESS)
-        p.add_argument("--endpoint-url", metavar="URL", default=argparse.SUPPRESS)
-        p.add_argument("--ca-bundle", metavar="PATH", default=argparse.SUPPRESS)
+        p.add_argument("--region", metavar="REGION", default=argparse.SUPPRESS, help="region for the IAM/STS calls")
+        p.add_argument(
+            "--endpoint-url", metavar="URL", default=argparse.SUPPRESS, help="IAM/STS endpoint (e.g. a local AWS)"
+        )
+        p.add_argument("--ca-bundle", metavar="PATH", default=argparse.SUPPRESS, help="CA bundle for TLS verification")
 
 
 def run(args) -> int:
-    return {"import": import_keys, "add": add_keys, "list": list_keys, "rotate": rotate, "remove": remove}[
-        args.keys_command
-    ](args)
+    if not getattr(args, "keys_command", None):
+        raise UsageError(
+            "keys needs an action: import, add, list, rotate, remove or export",
+            "e.g. terraform-session-token keys list",
+        )
+    actions = {"import": import_keys, "add": add_keys, "list": list_keys, "rotate": rotate, "remove": remove}
+    return {**actions, "export": export}[args.keys_command](args)
 
 
 def _check_name(name: str) -> None:
@@ -257,13 +275,41 @@ def _discard(aws, new, old) -> None:
         print(f"warning: could not delete the unused new key {new.masked()} in IAM", file=sys.stderr)
 
 
+def _confirm_removal(name: str, keys, args) -> None:
+    """The keyring may hold the only copy of the secret: ask at a terminal; without one, --yes."""
+    if getattr(args, "yes", False):
+        return
+    from .. import mfa
+
+    prompter = mfa.Prompter(use_tty=True)
+    try:
+        if not prompter.available:
+            raise UsageError(
+                f"keys remove would destroy the only copy of the key {keys.masked()} of [{name}]",
+                f"keep a copy first (keys export {name}), then pass --yes",
+            )
+        prompter.say(
+            f"The OS keyring holds the only copy of the key {keys.masked()} of [{name}]; IAM never shows a "
+            f"secret again. To keep a copy first: terraform-session-token keys export {name}"
+        )
+        answer = prompter.ask(f"Type {name} to delete it: ")
+    finally:
+        prompter.close()
+    if (answer or "").strip() != name:
+        raise UsageError(f"the keys of [{name}] were not deleted", "nothing was changed")
+
+
 def remove(args) -> int:
     from .. import keystore
 
     name = args.name
     _check_name(name)
-    existed = keystore.delete(name)
     files = AwsFiles.load()
+    keys = keystore.load(name)
+    in_file = files.credentials.get(name, {}).get("aws_access_key_id")
+    if keys is not None and in_file != keys.access_key_id:
+        _confirm_removal(name, keys, args)
+    existed = keystore.delete(name)
     if files.keys_in_keyring(name):
 
         def edit(text: str) -> str:
@@ -271,4 +317,35 @@ def remove(args) -> int:
 
         storage.update_file(files.credentials_path, edit)
     print(f"Removed the keys of [{name}] from the OS keyring." if existed else f"No keys for [{name}] in the keyring.")
+    return 0
+
+
+def export(args) -> int:
+    """The way out of the keyring: the keys back into [NAME] of the credentials file, in place of
+    the marker line; the keyring keeps its copy until keys remove."""
+    from .. import keystore
+
+    name = args.name
+    _check_name(name)
+    keys = keystore.load(name)
+    if keys is None:
+        raise KeyringError(f"no keys for [{name}] in the OS keyring", "see: terraform-session-token keys list")
+    files = AwsFiles.load()
+
+    def edit(text: str) -> str:
+        try:
+            values = inifile.section_values(text, name)
+        except inifile.IniSyntaxError as e:
+            raise ConfigError(f"can't parse {files.credentials_path}: {e}", "fix it by hand; it was left untouched")
+        if values and values.get("aws_session_token"):
+            raise UsageError(f"[{name}] in the credentials file holds a session", "export into a source profile")
+        text = inifile.remove_line(text, name, KEYRING_MARKER)
+        pair = {"aws_access_key_id": keys.access_key_id, "aws_secret_access_key": keys.secret_access_key}
+        return inifile.set_section(text, name, pair)
+
+    storage.update_file(files.credentials_path, edit)
+    print(
+        f"Wrote the key {keys.masked()} of [{name}] into {files.credentials_path} (plaintext, mode 0600). "
+        f"The keyring keeps its copy: terraform-session-token keys remove {name} deletes it."
+    )
     return 0
