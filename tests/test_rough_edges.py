@@ -128,3 +128,18 @@ def test_a_duration_above_a_remembered_roles_maximum_is_refused_before_the_code(
     long_role = ROLE.replace("TerraformRole", "LongRole")
     ok = home.run("-p", "y", "--role", long_role, "--serial", home.identity.serial, "--mfa-process", mfa, "-d", "7200")
     assert ok.returncode == 0, ok.stderr
+
+
+def test_options_a_command_does_not_use_are_refused_and_help_says_what_commands_do(home):
+    for argv, flag in (
+        (["-d", "900", "status"], "-d"),
+        (["-p", "x", "policy"], "-p"),
+        (["--force", "doctor"], "--force"),
+    ):
+        assert_one_line_failure(home.run(*argv), 2, f"{flag} does not apply to")
+    top = home.run("--help").stdout
+    assert "run a command with credentials served to it" in top and "in its environment" not in top
+    assert "{bash,zsh,fish}" in home.run("completion", "--help").stdout.splitlines()[0]
+    assert "[{bash,zsh,fish}]" not in home.run("completion", "--help").stdout
+    assert "the only copy" in home.run("keys", "remove", "--help").stdout
+    assert "also written into the profile" not in home.run("exec", "--help").stdout

@@ -16,7 +16,7 @@ USAGE = f"{PROG} [-h] [-d 3600] [-p terraform_session] [-v] [options] [command .
 
 COMMANDS = {
     "refresh": ("refresh", "write a session into the credentials file (the default command)"),
-    "exec": ("exec_command", "run a command with the session in its environment"),
+    "exec": ("exec_command", "run a command with credentials served to it, refreshed for as long as it runs"),
     "env": ("env", "print the session as environment variables for eval"),
     "credential-process": ("credential_process", "print the session as credential_process JSON"),
     "configure": ("configure", "point a config profile's credential_process at this tool"),
@@ -28,9 +28,6 @@ COMMANDS = {
     "keys": ("keys", "keep source profiles' long-term keys in the OS keyring (import, add, list, rotate, remove)"),
     "completion": ("completion", "print shell completion for bash, zsh or fish"),
 }
-WITHOUT_PROFILE = ("policy", "completion", "keys")
-
-
 def add_session_options(parser: argparse.ArgumentParser, nested: bool, command: str | None = None) -> None:
     """The options of the commands that obtain a session: those `command` offers (None: all).
 
@@ -129,8 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "refresh"
     module = importlib.import_module(f".commands.{COMMANDS[command][0]}", __package__)
     try:
-        if command in WITHOUT_PROFILE and getattr(args, "profile", None):
-            raise UsageError(f"-p does not apply to {command}", f"see: {PROG} {command} --help")
+        _refuse_options_that_do_not_apply(command, args, parser)
         try:
             return int(module.run(args) or 0)
         except KeyboardInterrupt:
@@ -153,6 +149,31 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def _dests(parser) -> set[str]:
+    """Every destination a parser and its nested parsers (keys list ...) define."""
+    found = set()
+    for action in parser._actions:
+        found.add(action.dest)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _dests(sub)
+    return found
+
+
+def _refuse_options_that_do_not_apply(command: str, args, parser) -> None:
+    """A session option given before a command that does not use it is a mistake, said at once."""
+    from .options import OPTIONS, given
+
+    if command == "configure":
+        return  # configure names what it can't store, and why
+    offered = {o.dest for o in OPTIONS if command in o.commands}
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    offered |= _dests(sub)  # the command's own options of the same name (policy --role, keys list --region)
+    for option in OPTIONS:
+        if option.dest not in offered and given(args, option.dest) is not None:
+            raise UsageError(f"{option.flags[0]} does not apply to {command}", f"see: {PROG} {command} --help")
 
 
 def _end_prompt_line() -> None:
