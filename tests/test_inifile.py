@@ -192,3 +192,31 @@ def test_patterns_are_configparsers():
     assert inifile._OPTION.pattern == "".join(
         line.split("#")[0].strip() for line in configparser.RawConfigParser._OPT_TMPL.splitlines()
     ).format(delim="=|:")
+
+
+@st.composite
+def session_sequences(draw):
+    """A file, then sections the tool adds one after another, then some cleared one by one."""
+    base = draw(ini_files(names=st.sampled_from(["default", "profile x", "other"])))
+    added = draw(
+        st.lists(st.sampled_from(["profile a", "profile b", "profile c", "profile d"]), unique=True, min_size=1)
+    )
+    cleared_first = draw(st.lists(st.sampled_from(added), unique=True))
+    return base, added, cleared_first
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(session_sequences())
+def test_sections_added_then_cleared_in_any_order_give_back_the_original_bytes(case):
+    """configure -p a, -p b, -p c ..., clear -p b, then clear --all: the original file, byte for byte."""
+    base, added, cleared_first = case
+    assume(botocore_parse(base) is not None)
+    assume(all(name not in inifile.parse(base) for name in added))
+    text = base
+    for name in added:
+        text = inifile.set_section(text, name, {"credential_process": "tst credential-process", "region": "eu-west-1"},
+                                   marker="# terraform-session-token wrote: credential_process region")  # fmt: skip
+    for name in cleared_first:
+        text = inifile.remove_sections(text, [name])
+    text = inifile.remove_sections(text, [n for n in added if n not in cleared_first])
+    assert text == base

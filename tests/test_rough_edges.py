@@ -143,3 +143,13 @@ def test_options_a_command_does_not_use_are_refused_and_help_says_what_commands_
     assert "[{bash,zsh,fish}]" not in home.run("completion", "--help").stdout
     assert "the only copy" in home.run("keys", "remove", "--help").stdout
     assert "also written into the profile" not in home.run("exec", "--help").stdout
+
+
+def test_clear_after_several_configures_gives_back_the_original_bytes(home):
+    original = b"[default]\r\nregion = us-east-1\r\n\r\n# mine\r\n[profile x]\r\noutput = json\r\n"
+    home.config.write_bytes(original)
+    for name in ("a", "b", "c"):
+        assert home.run("configure", "-p", name, "--role", "TerraformRole").returncode == 0
+    assert home.run("clear", "-p", "b").returncode == 0
+    assert home.run("clear", "--all").returncode == 0
+    assert home.config.read_bytes() == original

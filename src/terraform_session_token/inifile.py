@@ -352,6 +352,15 @@ def remove_sections(text: str, names) -> str:
                 tail = start
         elif stop >= tail:
             tail = start
+        else:
+            # Between other sections: take back one separator. set_section puts one right before
+            # each header it appends (a blank line, or the end of a last line without a newline),
+            # so the section is gone with the next one's separator, and its own stands for that.
+            # (Removing the one before it could join a lone CR to the next line's LF.)
+            if end - 1 >= stop and lines[end - 1].kind == "blank" and lines[end - 1].text == "":
+                deleted[end - 1] = True
+            elif start > 0 and lines[start - 1].kind == "blank" and lines[start - 1].text == "":
+                deleted[start - 1] = True
     return _join([ln for k, ln in enumerate(lines) if not deleted[k]])
 
 
