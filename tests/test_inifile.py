@@ -60,6 +60,7 @@ def botocore_parse(text: str):
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(text.encode("utf-8"))
+        raw_config_parse(path)  # as botocore reads the files: nested values must be key = value lines
         return raw_config_parse(path, parse_subsections=False)
     except (ConfigParseError, UnicodeDecodeError):
         return None

@@ -153,3 +153,11 @@ def test_clear_after_several_configures_gives_back_the_original_bytes(home):
     assert home.run("clear", "-p", "b").returncode == 0
     assert home.run("clear", "--all").returncode == 0
     assert home.config.read_bytes() == original
+
+
+def test_configure_refuses_a_config_file_botocore_cannot_parse(home):
+    broken = b"[profile x]\ns3 =\n  max_concurrent_requests\nregion = us-east-1\n"
+    home.config.write_bytes(broken)
+    result = home.run("configure", "-p", "y", "--role", "TerraformRole")
+    assert_one_line_failure(result, 3, "can't parse", "nested line is not key = value")
+    assert home.config.read_bytes() == broken

@@ -116,6 +116,11 @@ def parse(text: str) -> dict[str, dict[str, str]]:
     for name, options in raw.items():
         merged = {**defaults, **options}
         result[name] = {k: "\n".join(v).rstrip() for k, v in merged.items()}
+        for key, value in result[name].items():
+            # botocore reads a value that starts on the next line as nested `key = value` lines.
+            nested = [line.strip() for line in value.split("\n")[1:] if line.strip()]
+            if value.startswith("\n") and any("=" not in line for line in nested):
+                raise IniSyntaxError(f"[{name}] {key}: a nested line is not key = value")
     return result
 
 
