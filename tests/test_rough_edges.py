@@ -161,3 +161,15 @@ def test_configure_refuses_a_config_file_botocore_cannot_parse(home):
     result = home.run("configure", "-p", "y", "--role", "TerraformRole")
     assert_one_line_failure(result, 3, "can't parse", "nested line is not key = value")
     assert home.config.read_bytes() == broken
+
+
+def test_the_version_is_the_changelogs_latest(home):
+    from pathlib import Path
+
+    import terraform_session_token
+
+    printed = home.run("--version").stdout.split()[-1]
+    assert printed == terraform_session_token.__version__
+    changelog = (Path(__file__).parents[1] / "CHANGELOG.md").read_text()
+    released = [line for line in changelog.splitlines() if line.startswith("## [") and "Unreleased" not in line]
+    assert released[0].startswith(f"## [{printed}] - ")
