@@ -51,6 +51,10 @@ print(os.wait4(proc.pid, 0)[2].ru_maxrss)
 """
 
 
+def plural(count: float, noun: str) -> str:
+    return f"{count:g} {noun}" + ("" if count == 1 else "s")
+
+
 class Bench:
     def __init__(self, repeats: int):
         self.repeats = repeats
@@ -142,7 +146,7 @@ class Bench:
         for name, seconds in medians.items():
             note = self.botocore_note(fast[name][1:])
             if "credential-process" in name:
-                note = f"{requests} requests, {note}"
+                note = f"{plural(requests, 'request')}, {note}"
             self.row(name, seconds, base, "python", note)
 
         # A configured refresh against the AWS CLI doing the same AssumeRole; a fresh user per
@@ -182,7 +186,7 @@ class Bench:
                 "`aws sts assume-role` (baseline)",
                 f"{medians['cli'] * 1000:.0f} ms",
                 "1.00x",
-                f"{len(theirs) / self.repeats:g} requests per run",
+                f"{plural(len(theirs) / self.repeats, 'request')} per run",
             )
         )
         self.row(
@@ -190,20 +194,27 @@ class Bench:
             medians["refresh"],
             medians["cli"],
             "aws cli",
-            f"{len(ours) / self.repeats:g} requests per run ({', '.join(sorted(set(ours)))}); "
+            f"{plural(len(ours) / self.repeats, 'request')} per run ({', '.join(sorted(set(ours)))}); "
             f"peak RSS {rss / 1024:.0f} MiB",
         )
 
         first = self.add_source("first")
         self.aws.reset_requests()
+        start = time.perf_counter()
         subprocess.run(
             [TOOL, "-p", "first-new", "--source-profile", "first", "--role", "TerraformRole", "--code", first.totp()],
             env=self.env,
             check=True,
             capture_output=True,
         )
+        wall = time.perf_counter() - start
         self.rows.append(
-            ("first run (discovery)", "", "", f"{self.requests()} requests: {', '.join(self.aws.actions())}")
+            (
+                "first run (discovery)",
+                f"{wall * 1000:.0f} ms",
+                f"{wall / medians['cli']:.2f}x aws cli",
+                f"one run; {plural(self.requests(), 'request')}: {', '.join(self.aws.actions())}",
+            )
         )
 
         self.parallel()
@@ -271,7 +282,8 @@ class Bench:
                 "16 parallel cold `credential-process`",
                 f"{wall * 1000:.0f} ms",
                 "",
-                f"{self.requests('AssumeRole')} AssumeRole, {prompts} code asked, {len(outputs)} distinct session",
+                f"{self.requests('AssumeRole')} AssumeRole, {plural(prompts, 'code')} asked, "
+                f"{plural(len(outputs), 'distinct session')}",
             )
         )
 

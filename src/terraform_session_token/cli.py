@@ -28,6 +28,8 @@ COMMANDS = {
     "keys": ("keys", "keep source profiles' long-term keys in the OS keyring (import, add, list, rotate, remove)"),
     "completion": ("completion", "print shell completion for bash, zsh or fish"),
 }
+
+
 def add_session_options(parser: argparse.ArgumentParser, nested: bool, command: str | None = None) -> None:
     """The options of the commands that obtain a session: those `command` offers (None: all).
 
