@@ -131,6 +131,8 @@ class Bench:
             check=True,
             capture_output=True,
         )
+        # Once as configure writes it: the full path records the state the hot path answers from.
+        subprocess.run([TOOL, "credential-process", "-p", "cached-tf"], env=self.env, check=True, capture_output=True)
         fast = {
             "python": [sys.executable, "-c", "pass"],
             "`--help`": [TOOL, "--help"],
@@ -146,7 +148,7 @@ class Bench:
         for name, seconds in medians.items():
             note = self.botocore_note(fast[name][1:])
             if "credential-process" in name:
-                note = f"{plural(requests, 'request')}, {note}"
+                note = f"{plural(requests, 'request')}, {note}, goal: at most 1.50x"
             self.row(name, seconds, base, "python", note)
 
         # A configured refresh against the AWS CLI doing the same AssumeRole; a fresh user per

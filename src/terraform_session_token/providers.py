@@ -7,6 +7,7 @@ only when an AWS call is really needed.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import threading
@@ -50,6 +51,8 @@ class Request:
         self.deadline = time.monotonic() + wait_limit if wait_limit is not None else None
         self.wait_limit = wait_limit
         self.mfa_session_min_left = 0  # exec's endpoint: the MFA session must last the run
+        # credential-process with nothing but -p: what it serves from the cache is recorded for fastpath.
+        self.record_fast = False
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else max(self.deadline - time.monotonic(), 0.0)
@@ -211,6 +214,7 @@ def cached_or_new(request: Request, force: bool = False, min_left: int = 0) -> S
 
     cached = sessions.read_cached(settings.profile)
     if usable(cached):
+        _record_fast(request, cached)
         return cached
     if request.files.is_managed(settings.profile):
         # A session the classic flow wrote for this profile serves exec/env/credential-process too.
@@ -220,10 +224,41 @@ def cached_or_new(request: Request, force: bool = False, min_left: int = 0) -> S
     with request.lock(sessions.lock_file(settings.profile)):
         cached = sessions.read_cached(settings.profile)
         if usable(cached):
+            _record_fast(request, cached, locked=True)
             return cached
         session = from_sts(request)
+        if request.record_fast:
+            session.fast = _fast_check(request)
         sessions.write_cached(settings.profile, session)
         return session
+
+
+def _fast_check(request: Request) -> tuple[str, int]:
+    from . import fastpath
+
+    files = request.files
+    paths = (files.credentials_path, files.config_path)
+    check = fastpath.checksum(files.credentials_text, files.config_text, os.environ, paths)
+    return check, request.settings.refresh_margin
+
+
+def _record_fast(request: Request, cached: Session, locked: bool = False) -> None:
+    """Let fastpath serve this cached session from now on, as long as nothing it depends on changes.
+    Under the profile's lock, and only if no other run holds it (one that does is refreshing)."""
+    if not request.record_fast:
+        return
+    wanted = _fast_check(request)
+    if cached.fast == wanted:
+        return
+    name = request.settings.profile
+    try:
+        with contextlib.nullcontext() if locked else storage.locked(sessions.lock_file(name), timeout=0):
+            current = sessions.read_cached(name)
+            if current is not None and current.access_key_id == cached.access_key_id:
+                current.fast = wanted
+                sessions.write_cached(name, current)
+    except ToolError:
+        pass  # busy or not writable: the next call records it
 
 
 def _user_arn(serial: str) -> str:

@@ -65,6 +65,9 @@ class Session:
         # A role session assumed with an MFA session's credentials (role chaining): AWS caps it,
         # and a console signed in with it, at 1 hour. None: not known (an older cache, the file).
         self.chained = chained
+        # fastpath's record: (checksum of the files and environment, refresh margin) under which
+        # the full path served this session to its profile.
+        self.fast: tuple[str, int] | None = None
 
     def seconds_left(self, now: datetime | None = None) -> float:
         return (self.expiration - (now or utcnow())).total_seconds()
@@ -150,13 +153,15 @@ class Session:
         data.update({"Expiration": format_time(self.expiration, precise=True), "Arn": self.arn, "Region": self.region})
         if self.chained is not None:
             data["Chained"] = self.chained
+        if self.fast is not None:
+            data["FastCheck"], data["FastMargin"] = self.fast
         return json.dumps(data)
 
     @classmethod
     def from_cache_json(cls, text: str | None) -> Session | None:
         try:
             data = json.loads(text or "")
-            return cls(
+            session = cls(
                 data["AccessKeyId"],
                 data["SecretAccessKey"],
                 data["SessionToken"],
@@ -165,6 +170,9 @@ class Session:
                 data.get("Region", ""),
                 data.get("Chained") if isinstance(data.get("Chained"), bool) else None,
             )
+            if isinstance(data.get("FastCheck"), str) and type(data.get("FastMargin")) is int:
+                session.fast = (data["FastCheck"], data["FastMargin"])
+            return session
         except (ValueError, KeyError, TypeError):
             return None
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from .. import inifile, sessions, storage
+from .. import inifile, sessions
 from ..errors import UnsafeWriteError, UsageError
 from ..profiles import MARKER, WROTE_MARKER, AwsFiles
-from .common import written_keys
+from .common import update_ini, written_keys
 
 
 def add_arguments(parser) -> None:
@@ -80,11 +80,11 @@ def run(args) -> int:
             managed = inifile.sections_with_line(text, MARKER)  # checked again under the lock
             return inifile.remove_sections(text, [name for name in targets if name in managed])
 
-        storage.update_file(files.credentials_path, edit)
+        update_ini(files.credentials_path, edit)
     for name in targets:
         print(f"Removed the profile [{name}] from {files.credentials_path}")
     if config_sections:
-        storage.update_file(files.config_path, lambda text: take_back_config(text, config_sections))
+        update_ini(files.config_path, lambda text: take_back_config(text, config_sections))
         for section in config_sections:
             print(f"Removed what terraform-session-token wrote into [{section}] of {files.config_path}")
     for name in caches:

@@ -11,6 +11,23 @@ from ..profiles import MARKER, OWN_ROLE_KEY, WROTE_MARKER, AwsFiles, Settings, r
 from ..sessions import Session
 
 
+def update_ini(path: str, edit) -> None:
+    """storage.update_file for an AWS file: the edited text must still be one botocore reads."""
+
+    def checked(text: str) -> str:
+        new = edit(text)
+        if new != text:
+            try:
+                inifile.parse(new)
+            except inifile.IniSyntaxError as e:
+                raise ConfigError(
+                    f"the change would leave {path} unreadable for AWS tools ({e})", "it was left untouched"
+                )
+        return new
+
+    storage.update_file(path, checked)
+
+
 def load(args, new_profile_ok: bool = False) -> tuple[AwsFiles, Settings]:
     """The files and the profile's settings; a -p NAME found nowhere is refused (see check_target_exists)."""
     files = AwsFiles.load()
@@ -111,7 +128,7 @@ def write_session_profile(files: AwsFiles, settings: Settings, session: Session,
             del values["region"]  # a region in the section stays unless --region / AWS_REGION says otherwise
         return inifile.set_section(text, settings.profile, values, marker=MARKER)
 
-    storage.update_file(files.credentials_path, edit)
+    update_ini(files.credentials_path, edit)
     return existed[-1]
 
 
@@ -158,7 +175,7 @@ def remember(files: AwsFiles, settings: Settings, discovered: dict[str, str], sa
         done[:] = list(values)
         return write_config_keys(text, section, values, files.config_path) if values else text
 
-    storage.update_file(files.config_path, edit)
+    update_ini(files.config_path, edit)
     if done:
         (say or _to_stderr)(f"Remembered in [{section}] of {files.config_path}: {', '.join(done)}")
 
@@ -190,7 +207,7 @@ class SessionSource:
     exec's credential endpoint asks it again and again for as long as the child runs.
     """
 
-    def __init__(self, args, use_tty: bool = True, wait_limit: float | None = None):
+    def __init__(self, args, use_tty: bool = True, wait_limit: float | None = None, record_fast: bool = False):
         from .. import mfa
         from ..providers import Request
 
@@ -199,6 +216,7 @@ class SessionSource:
         warn_no_verify(self.settings)
         self.prompter = mfa.Prompter(use_tty=use_tty)
         self.request = Request(self.settings, self.files, self.prompter, getattr(args, "code", None), wait_limit)
+        self.request.record_fast = record_fast
 
     def get(self, force: bool = False, min_left: int = 0) -> Session:
         from ..providers import cached_or_new
@@ -214,9 +232,11 @@ class SessionSource:
         self.prompter.close()
 
 
-def cached_session(args, use_tty: bool = True, wait_limit: float | None = None, min_left: int = 0):
+def cached_session(
+    args, use_tty: bool = True, wait_limit: float | None = None, min_left: int = 0, record_fast: bool = False
+):
     """The profile's session once (env, credential-process, exec with static keys)."""
-    source = SessionSource(args, use_tty, wait_limit)
+    source = SessionSource(args, use_tty, wait_limit, record_fast)
     try:
         return source.get(force=bool(getattr(args, "force", False)), min_left=min_left), source.settings
     finally:

@@ -7,7 +7,7 @@ import shlex
 import shutil
 import sys
 
-from .. import options, storage
+from .. import options
 from ..errors import UsageError
 from ..options import OWN_ROLE_KEY
 from . import common
@@ -59,7 +59,7 @@ def run(args) -> int:
         # The whole file must parse as botocore parses it, not only our section.
         return common.write_config_keys(text, section, values, files.config_path)
 
-    storage.update_file(files.config_path, edit)
+    common.update_ini(files.config_path, edit)
     written = ", ".join(k for k, v in values.items() if v is not None)
     print(f"Wrote into [{section}] of {files.config_path}: {written}")
     print(f"credential_process = {process}")

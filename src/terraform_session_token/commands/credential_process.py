@@ -30,6 +30,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    session, settings = common.cached_session(args, use_tty=True, wait_limit=max(args.timeout, 0.0))
+    from ..fastpath import profile_of
+
+    # Called as configure writes it (nothing but -p): what it serves is recorded for the hot path.
+    record = profile_of(sys.argv[1:]) is not None
+    session, settings = common.cached_session(args, use_tty=True, wait_limit=max(args.timeout, 0.0), record_fast=record)
     sys.stdout.write(session.process_json(early_by=settings.refresh_margin) + "\n")
     return 0

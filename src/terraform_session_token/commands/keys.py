@@ -7,10 +7,11 @@ import json
 import sys
 import time
 
-from .. import inifile, storage
+from .. import inifile
 from ..errors import AwsError, ConfigError, CredentialsError, KeyringError, ToolError, UsageError
 from ..profiles import DEFAULT_SOURCE, KEYRING_MARKER, AwsFiles, resolve
 from ..sessions import utcnow
+from .common import update_ini
 
 MAX_AGE_DAYS = 90
 # A new key takes seconds to work everywhere in AWS: retried after these delays, 25 s in all.
@@ -84,7 +85,7 @@ def _mark_in_keyring(files: AwsFiles, name: str, expected_key_id: str | None) ->
             text, name, {"aws_access_key_id": None, "aws_secret_access_key": None}, marker=KEYRING_MARKER
         )
 
-    storage.update_file(files.credentials_path, edit)
+    update_ini(files.credentials_path, edit)
 
 
 def import_keys(args) -> int:
@@ -315,7 +316,7 @@ def remove(args) -> int:
         def edit(text: str) -> str:
             return inifile.remove_line(text, name, KEYRING_MARKER)
 
-        storage.update_file(files.credentials_path, edit)
+        update_ini(files.credentials_path, edit)
     print(f"Removed the keys of [{name}] from the OS keyring." if existed else f"No keys for [{name}] in the keyring.")
     return 0
 
@@ -343,7 +344,7 @@ def export(args) -> int:
         pair = {"aws_access_key_id": keys.access_key_id, "aws_secret_access_key": keys.secret_access_key}
         return inifile.set_section(text, name, pair)
 
-    storage.update_file(files.credentials_path, edit)
+    update_ini(files.credentials_path, edit)
     print(
         f"Wrote the key {keys.masked()} of [{name}] into {files.credentials_path} (plaintext, mode 0600). "
         f"The keyring keeps its copy: terraform-session-token keys remove {name} deletes it."
