@@ -15,6 +15,7 @@ import json
 import secrets
 import sys
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,6 +23,46 @@ from .errors import ToolError
 from .sessions import SERVE_AHEAD, Session
 
 PATH = "/credentials"
+MAX_CONNECTIONS = 256  # open at once; more are closed at once, so the process never runs out of files
+REQUEST_TIMEOUT = 3.0  # seconds for a client to send its whole request: half-requests end there
+
+
+class _Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer bounded for a hostile neighbour: a cap on open connections, a short
+    deadline per request, no busy loop when the process is out of files, no tracebacks."""
+
+    daemon_threads = True
+    request_queue_size = 64
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def get_request(self):
+        try:
+            return super().get_request()
+        except OSError:
+            time.sleep(0.05)  # EMFILE and the like: the listening socket stays readable; don't spin
+            raise
+
+    def process_request(self, request, client_address):
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)  # full: this one is dropped, the open ones go on
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # a reset or a timed-out client: nothing for the child's terminal
 
 
 class CredentialServer:
@@ -34,8 +75,7 @@ class CredentialServer:
         self._on_error = on_error or (lambda line: print(line, file=sys.stderr, flush=True))
         self._lock = threading.Lock()
         self._current: Session | None = None
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._thread: threading.Thread | None = None
 
     @property
@@ -72,6 +112,7 @@ class CredentialServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = REQUEST_TIMEOUT  # the socket's: a request that trickles or stalls ends here
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 if not server.authorized(self.headers.get("Authorization")):
@@ -98,6 +139,8 @@ class CredentialServer:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Cache-Control", "no-store")
+                self.send_header("Connection", "close")  # one request per connection, nothing smuggled after it
+                self.close_connection = True
                 self.end_headers()
                 self.wfile.write(body)
 
