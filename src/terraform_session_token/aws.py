@@ -41,9 +41,10 @@ NOT_AWS_HINT = "check --endpoint-url / AWS_ENDPOINT_URL, and any proxy or captiv
 def call_deadline() -> float:
     """The total time one AWS call may take: TERRAFORM_SESSION_TOKEN_AWS_DEADLINE, else 30 s."""
     try:
-        return max(float(os.environ.get("TERRAFORM_SESSION_TOKEN_AWS_DEADLINE") or DEADLINE), 0.1)
+        value = float(os.environ.get("TERRAFORM_SESSION_TOKEN_AWS_DEADLINE") or DEADLINE)
     except ValueError:
         return DEADLINE
+    return max(value, 0.1) if value < float("inf") else DEADLINE  # nan and inf: the default
 
 
 class _KnownServicesLoader(botocore.loaders.Loader):

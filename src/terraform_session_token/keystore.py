@@ -10,6 +10,7 @@ profiles, since keyring can't enumerate.
 from __future__ import annotations
 
 import json
+import os
 
 from .errors import ExtraMissing, KeyringError
 from .sessions import format_time, utcnow
@@ -51,6 +52,10 @@ def mask(access_key_id: str) -> str:
     return access_key_id[:4] + "*" * 12 + access_key_id[-4:] if len(access_key_id) > 8 else "****"
 
 
+LOCKED_HINT = "unlock it (log in to the desktop session, or: gnome-keyring-daemon --unlock), then run again"
+FILE_BACKENDS = ("keyrings.alt",)  # keep secrets in files (plaintext or a file of its own): not an OS store
+
+
 def _keyring():
     """The keyring module with a usable backend, or KeyringError saying what to set up."""
     try:
@@ -63,6 +68,14 @@ def _keyring():
     names = {type(b).__module__ for b in getattr(backend, "backends", [backend])}
     if not names or names <= {"keyring.backends.fail", "keyring.backends.null"}:
         raise KeyringError("no usable OS keyring was found", HEADLESS_HINT)
+    first = getattr(backend, "backends", [backend])[0]  # the one that stores
+    if type(first).__module__.startswith(FILE_BACKENDS) and not os.environ.get("PYTHON_KEYRING_BACKEND"):
+        raise KeyringError(
+            f"no usable OS keyring was found: only {type(first).__module__}.{type(first).__name__}, "
+            "which keeps secrets in a file, not in an encrypted OS store",
+            "run an OS keyring (see 'Keeping your keys out of plaintext' in the README), or name that "
+            "backend in PYTHON_KEYRING_BACKEND if you accept it",
+        )
     return keyring
 
 
@@ -70,7 +83,11 @@ def _call(what: str, function, *args):
     keyring = _keyring()
     try:
         return function(keyring, *args)
+    except keyring.errors.KeyringLocked:
+        raise KeyringError(f"the OS keyring is locked, so it can't {what}", LOCKED_HINT)
     except keyring.errors.KeyringError as e:
+        if "lock" in type(e).__name__.lower() or "unlock" in str(e).lower():
+            raise KeyringError(f"the OS keyring is locked, so it can't {what}", LOCKED_HINT)
         raise KeyringError(f"the OS keyring refused to {what}: {type(e).__name__}", HEADLESS_HINT)
     except Exception as e:  # D-Bus and backend errors: their type only, never their arguments
         raise KeyringError(f"the OS keyring failed to {what}: {type(e).__name__}", HEADLESS_HINT)

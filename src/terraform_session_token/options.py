@@ -108,6 +108,20 @@ OPTIONS = (
 BY_DEST = {option.dest: option for option in OPTIONS}
 
 
+def seconds(text: str) -> float:
+    """argparse type: a finite, non-negative number of seconds (nan and inf would wait forever)."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds")
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds of 0 or more")
+    return value
+
+
 def for_command(command: str | None) -> list[Option]:
     """The options `command` offers (None: the top level, which offers them all)."""
     return [o for o in OPTIONS if command is None or command in o.commands]

@@ -130,13 +130,27 @@ class AwsFiles:
         return profile in self._marked(MARKER)
 
     def keys_in_keyring(self, profile: str) -> bool:
-        """Whether the credentials file says this profile's long-term keys are in the OS keyring."""
-        return profile in self._marked(KEYRING_MARKER)
+        """Whether the credentials file, or the profile's config section, says its keys are in the OS keyring."""
+        if profile in self._marked(KEYRING_MARKER):
+            return True
+        found = self.__dict__.setdefault("_config_keyring", None)
+        if found is None:
+            found = self._config_keyring = inifile.sections_with_line(self.config_text or "", KEYRING_MARKER)
+        return self.config_section(profile) in found
+
+    def plaintext_location(self, profile: str) -> str | None:
+        """The file holding the profile's long-term keys in plaintext (credentials first), or None."""
+        for path, values in (
+            (self.credentials_path, self.credentials.get(profile, {})),
+            (self.config_path, self.config_for(profile)),
+        ):
+            if values.get("aws_secret_access_key") and not values.get("aws_session_token"):
+                return path
+        return None
 
     def plaintext_keys(self, profile: str) -> bool:
-        """Whether the profile holds long-term keys in plaintext in the credentials file."""
-        values = self.credentials.get(profile, {})
-        return bool(values.get("aws_secret_access_key")) and not values.get("aws_session_token")
+        """Whether the profile holds long-term keys in plaintext in the credentials or config file."""
+        return self.plaintext_location(profile) is not None
 
     def managed_profiles(self) -> list[str]:
         return [p for p in self.credentials if self.is_managed(p)]
@@ -228,6 +242,8 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
         inifile.check_profile_name(profile)
     except ValueError as e:
         raise UsageError(str(e), "choose another name with -p")
+    if profile.startswith("mfa-session--") or profile == "__profiles__":
+        raise UsageError(f"the profile name {profile} is reserved for the tool's own files", "choose another -p")
     conf = files.config_for(profile)
     where = f"[{files.config_section(profile)}] of {files.config_path}"
     s = Settings(profile=profile)
@@ -244,6 +260,8 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
     source = pick("source_profile")
     s.source_explicit = source is not None
     s.source_profile = source or DEFAULT_SOURCE
+    if s.source_profile == "__profiles__":
+        raise UsageError("the source profile name __profiles__ is the tool's own keyring item", "rename the profile")
     s.role = pick("role")
     s.mfa_serial = pick("serial")
     s.duration = _int("duration_seconds", pick("duration"), where)

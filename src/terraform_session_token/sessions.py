@@ -9,6 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 from . import storage
 
+TOOL = "terraform-session-token"  # in every cache file: the tool's own, in a directory other tools may share
+CACHE_KEYS = {"Version", "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration", "Arn", "Region", "Chained",
+              "FastCheck", "FastMargin", "Tool"}  # fmt: skip
 EXPIRATION_KEY = "expiration"  # ISO 8601 UTC, in the session profile of the credentials file
 ARN_KEY = "session_arn"
 # A session handed to an SDK is reported to expire the refresh margin early, to the whole
@@ -21,11 +24,13 @@ def utcnow() -> datetime:
 
 
 def parse_time(value: str) -> datetime | None:
+    """An ISO 8601 time as UTC; None for anything that is not one (an unreadable expiry is an expired session)."""
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except (AttributeError, ValueError):
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
+    except (AttributeError, ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def format_time(when: datetime, precise: bool = False) -> str:
@@ -151,6 +156,7 @@ class Session:
         """The cache keeps the true expiry, to the second or finer."""
         data = json.loads(self.process_json())
         data.update({"Expiration": format_time(self.expiration, precise=True), "Arn": self.arn, "Region": self.region})
+        data["Tool"] = TOOL
         if self.chained is not None:
             data["Chained"] = self.chained
         if self.fast is not None:
@@ -161,11 +167,14 @@ class Session:
     def from_cache_json(cls, text: str | None) -> Session | None:
         try:
             data = json.loads(text or "")
+            expiration = parse_time(data["Expiration"])
+            if expiration is None:
+                return None  # an unreadable expiry: as good as expired
             session = cls(
                 data["AccessKeyId"],
                 data["SecretAccessKey"],
                 data["SessionToken"],
-                parse_time(data["Expiration"]),
+                expiration,
                 data.get("Arn", ""),
                 data.get("Region", ""),
                 data.get("Chained") if isinstance(data.get("Chained"), bool) else None,
@@ -238,20 +247,53 @@ def remove_tool_files(env=os.environ) -> int:
     """Delete the cache's lock files and what killed writers left behind (only the tool's own names)."""
     directory = cache_dir(env)
     try:
-        names = [n for n in os.listdir(directory) if storage.is_our_temp(n) or n.endswith(".lock")]
+        listed = os.listdir(directory)
     except FileNotFoundError:
         return 0
+    ours = {file_name(n) for n in cached_names(env)}
+    names = [
+        n
+        for n in listed
+        if storage.is_our_temp(n) or (n.endswith(".lock") and (n[:-5] in ours or n.startswith(MFA_PREFIX)))
+    ]
     storage.check_private_dir(directory, create=False)
     for name in names:
         os.unlink(os.path.join(directory, name))
     return len(names)
 
 
+def is_ours(text: str | None) -> bool:
+    """Whether a cache file's text is one this tool wrote (its mark, or the exact shape it wrote
+    before it marked them), not another tool's JSON in a shared directory."""
+    try:
+        data = json.loads(text or "")
+    except ValueError:
+        return False
+    if not isinstance(data, dict):
+        return False
+    if data.get("Tool") == TOOL:
+        return True
+    required = {"Version", "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"}
+    return data.get("Version") == 1 and required <= set(data) <= CACHE_KEYS
+
+
 def cached_names(env=os.environ) -> list[str]:
+    """The profiles (and MFA sessions) with a cache file of the tool's: other files are not its to list."""
+
     def unquote(name: str) -> str:  # file_name's inverse, without importing urllib (start-up time)
         return re.sub("%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), name)
 
+    directory = cache_dir(env)
     try:
-        return sorted(unquote(f[:-5]) for f in os.listdir(cache_dir(env)) if f.endswith(".json"))
+        files = [f for f in os.listdir(directory) if f.endswith(".json")]
     except FileNotFoundError:
         return []
+    names = []
+    for f in files:
+        try:
+            text = storage.read_private(os.path.join(directory, f))
+        except (OSError, ValueError, storage.UnsafeWriteError):
+            continue  # not the user's alone: certainly not a file of ours
+        if is_ours(text):
+            names.append(unquote(f[:-5]))
+    return sorted(names)

@@ -7,7 +7,7 @@ import argparse
 from .. import inifile, sessions
 from ..errors import UnsafeWriteError, UsageError
 from ..profiles import MARKER, WROTE_MARKER, AwsFiles
-from .common import update_ini, written_keys
+from .common import holds_long_term_keys, update_ini, written_keys
 
 
 def add_arguments(parser) -> None:
@@ -74,15 +74,21 @@ def run(args) -> int:
         if not targets and not caches and not config_sections:
             raise UsageError(f"no session profile or cache named {profile}", "see: terraform-session-token status")
 
+    kept: list[str] = []
     if targets:
 
         def edit(text: str) -> str:
             managed = inifile.sections_with_line(text, MARKER)  # checked again under the lock
-            return inifile.remove_sections(text, [name for name in targets if name in managed])
+            parsed = inifile.parse(text)
+            kept[:] = [n for n in targets if n in managed and holds_long_term_keys(parsed.get(n, {}))]
+            return inifile.remove_sections(text, [n for n in targets if n in managed and n not in kept])
 
         update_ini(files.credentials_path, edit)
     for name in targets:
-        print(f"Removed the profile [{name}] from {files.credentials_path}")
+        if name in kept:
+            print(f"Left [{name}] in {files.credentials_path}: it holds long-term keys now, never the tool's to remove")
+        else:
+            print(f"Removed the profile [{name}] from {files.credentials_path}")
     if config_sections:
         update_ini(files.config_path, lambda text: take_back_config(text, config_sections))
         for section in config_sections:

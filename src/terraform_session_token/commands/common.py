@@ -93,15 +93,20 @@ def refuse_unsafe_target(credentials_text: str, settings: Settings, overwrite_ke
         raise ConfigError(f"can't parse the credentials file: {e}", "fix it by hand; it was left untouched")
     if values is None:
         return False
-    managed = inifile.has_line(credentials_text, name, MARKER)
-    long_term = values.get("aws_access_key_id") and not values.get("aws_session_token")
-    if long_term and not managed and not overwrite_keys:
+    if holds_long_term_keys(values) and not overwrite_keys:
+        # Even in a section the tool wrote before: `aws configure` may have put keys there since.
         raise UnsafeWriteError(
             f"the profile [{name}] in the credentials file holds long-term keys; "
             "writing a session there would destroy them",
             "choose another -p, or pass --overwrite-keys if you really mean it",
         )
     return True
+
+
+def holds_long_term_keys(values: dict[str, str]) -> bool:
+    """An access key without a session token, or an IAM user's key (AKIA...) whatever else is there."""
+    key = values.get("aws_access_key_id") or ""
+    return bool(key) and (not values.get("aws_session_token") or key.startswith("AKIA"))
 
 
 def refuse_aws_style_target(settings: Settings, files: AwsFiles) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 
+from ..options import seconds
 from . import common
 
 DEFAULT_TIMEOUT = 50.0
@@ -21,7 +22,7 @@ DEFAULT_TIMEOUT = 50.0
 def add_arguments(parser) -> None:
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
         metavar="SECONDS",
         default=DEFAULT_TIMEOUT,
         help=f"give up waiting for an MFA code after this long (default {DEFAULT_TIMEOUT:g}; "

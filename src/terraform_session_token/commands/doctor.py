@@ -39,10 +39,10 @@ def check_source_keys(report: Report, files: AwsFiles, settings) -> None:
         report.ok(f"the long-term keys of source profile [{source}] are in the OS keyring")
     elif files.plaintext_keys(source):
         report.warn(
-            f"the long-term keys of source profile [{source}] are in plaintext in {files.credentials_path}",
+            f"the long-term keys of source profile [{source}] are in plaintext in {files.plaintext_location(source)}",
             f"terraform-session-token keys import --source-profile {source}",
         )
-    others = [p for p in files.credentials if p != source and files.plaintext_keys(p)]
+    others = [p for p in files.profile_names() if p != source and files.plaintext_keys(p)]
     if others:
         report.warn(
             "other profiles hold long-term keys in plaintext: " + ", ".join(f"[{p}]" for p in others),

@@ -62,30 +62,36 @@ def run(args) -> int:
 
 
 def _check_name(name: str) -> None:
+    from ..keystore import INDEX
+
     try:
         inifile.check_profile_name(name)
     except ValueError as e:
         raise UsageError(str(e), "choose another profile name")
+    if name == INDEX:
+        raise UsageError(f"the name {name} is the tool's own keyring item", "rename the profile")
 
 
-def _mark_in_keyring(files: AwsFiles, name: str, expected_key_id: str | None) -> None:
-    """Remove the two key lines from [name] and leave the marker; nothing else changes."""
+def _mark_in_keyring(files: AwsFiles, name: str, expected_key_id: str | None, in_config: bool = False) -> None:
+    """Remove the two key lines from the profile's section (of the credentials file, or of the config
+    file when the keys were there) and leave the marker; nothing else changes."""
+    path = files.config_path if in_config else files.credentials_path
+    section = files.config_section(name) if in_config else name
 
     def edit(text: str) -> str:
         try:
-            values = inifile.section_values(text, name)
+            values = inifile.section_values(text, section)
         except inifile.IniSyntaxError as e:
-            raise ConfigError(f"can't parse {files.credentials_path}: {e}", "fix it by hand; it was left untouched")
+            raise ConfigError(f"can't parse {path}: {e}", "fix it by hand; it was left untouched")
         if expected_key_id is not None and (values or {}).get("aws_access_key_id") != expected_key_id:
             raise ConfigError(
-                f"[{name}] in {files.credentials_path} changed while its keys were being stored",
-                "run keys import again",
+                f"[{section}] in {path} changed while its keys were being stored", "run keys import again"
             )
         return inifile.set_section(
-            text, name, {"aws_access_key_id": None, "aws_secret_access_key": None}, marker=KEYRING_MARKER
+            text, section, {"aws_access_key_id": None, "aws_secret_access_key": None}, marker=KEYRING_MARKER
         )
 
-    update_ini(files.credentials_path, edit)
+    update_ini(path, edit)
 
 
 def import_keys(args) -> int:
@@ -95,6 +101,9 @@ def import_keys(args) -> int:
     _check_name(name)
     files = AwsFiles.load()
     values = files.credentials.get(name)
+    in_config = False
+    if not (values or {}).get("aws_secret_access_key") and files.config_for(name).get("aws_secret_access_key"):
+        values, in_config = files.config_for(name), True  # botocore reads keys from the config file too
     if values is None:
         raise CredentialsError(f"profile [{name}] not found in {files.credentials_path}", "check the name")
     if values.get("aws_session_token"):
@@ -107,10 +116,20 @@ def import_keys(args) -> int:
             return 0
         raise CredentialsError(f"[{name}] has no access key id and secret", "nothing to import")
     keys = keystore.Keys(values["aws_access_key_id"].strip(), values["aws_secret_access_key"].strip())
+    held = keystore.load(name)
+    if held is not None and held != keys:
+        # A restored backup brings an old key back into the file: the keyring's may be the working one.
+        raise UsageError(
+            f"the OS keyring already holds the key {held.masked()} for [{name}], and the file holds "
+            f"{keys.masked()}; importing would overwrite the keyring's",
+            f"to keep the keyring's, delete the two key lines from [{name}]; to keep the file's: "
+            f"terraform-session-token keys remove {name} --yes, then keys import again",
+        )
     keystore.store(name, keys)  # read back and compared before the file is touched
-    _mark_in_keyring(files, name, values["aws_access_key_id"])
+    _mark_in_keyring(files, name, values["aws_access_key_id"], in_config)
+    where = files.config_path if in_config else files.credentials_path
     print(f"Moved the keys of [{name}] ({keys.masked()}) into the OS keyring.")
-    print(f"Removed aws_access_key_id and aws_secret_access_key from [{name}] in {files.credentials_path}.")
+    print(f"Removed aws_access_key_id and aws_secret_access_key from [{name}] in {where}.")
     return 0
 
 

@@ -50,11 +50,11 @@ def _row(name: str, where: str, session: Session | None, now) -> dict:
 def source_keys(files: AwsFiles) -> list[dict]:
     """Where each profile's long-term keys live (read from the files: the keyring is not opened)."""
     rows = []
-    for name in files.credentials:
+    for name in files.profile_names():
         if files.keys_in_keyring(name):
             rows.append({"profile": name, "keys": "OS keyring"})
         elif files.plaintext_keys(name):
-            rows.append({"profile": name, "keys": f"plaintext in {files.credentials_path}"})
+            rows.append({"profile": name, "keys": f"plaintext in {files.plaintext_location(name)}"})
     return rows
 
 
@@ -72,8 +72,9 @@ def run(args) -> int:
     if in_keyring:
         print("Long-term keys in the OS keyring: " + ", ".join(in_keyring))
     if plaintext:
+        where = sorted({r["keys"][len("plaintext in ") :] for r in plaintext})
         print(
-            f"Long-term keys in plaintext: {len(plaintext)} profile(s) in {files.credentials_path} "
+            f"Long-term keys in plaintext: {len(plaintext)} profile(s) in {' and '.join(where)} "
             "(doctor names them; keys import moves them)"
         )
     if keys:
