@@ -1,0 +1,152 @@
+"""Round two of hostile state: expiries that are not times, numbers that are not finite, keys where the
+tool's sections were, other tools' files in the cache directory, keyrings that are no keyring."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import TOOL, assert_one_line_failure
+
+from terraform_session_token import inifile
+
+
+def cached_profile(home):
+    result = home.run("env", "-p", "p", "--role", "TerraformRole", "--code", home.code())
+    assert result.returncode == 0, result.stderr
+    return home.cache / "p.json"
+
+
+@pytest.mark.parametrize("expiry", [float("nan"), "", None, "not a date", "9999-12-31T23:59:59-01:00", 12])
+def test_an_unreadable_expiry_in_the_cache_is_an_expired_session(home, local_aws, expiry):
+    cache = cached_profile(home)
+    data = json.loads(cache.read_text())
+    data["Expiration"] = expiry
+    cache.write_text(json.dumps(data))
+    status = home.run("status")
+    assert status.returncode == 0, status.stderr
+    local_aws.reset_requests()
+    result = home.run("credential-process", "-p", "p", "--code", home.code())
+    assert result.returncode == 0, result.stderr
+    assert "AssumeRole" in local_aws.actions(), "refreshed, as for an expired session"
+
+
+def test_an_absurd_expiry_in_the_credentials_file_is_an_expired_session(home):
+    assert home.run("--role", "TerraformRole", "--code", home.code()).returncode == 0
+    text = home.credentials.read_text()
+    line = next(x for x in text.splitlines() if x.startswith("expiration"))
+    home.credentials.write_text(text.replace(line, "expiration = 9999-12-31T23:59:59-01:00"))
+    assert home.run("status").returncode == 0
+    doctor = home.run("doctor", "--offline")
+    assert "unexpected" not in doctor.stderr
+    assert home.run("--code", home.code()).returncode == 0
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_non_finite_timeouts_are_refused(home, value):
+    result = home.run("credential-process", "-p", "p", "--role", "TerraformRole", "--timeout", value)
+    assert_one_line_failure(result, 2, "--timeout")
+
+
+def test_long_term_keys_put_into_a_managed_section_are_never_overwritten_or_cleared(home, identity):
+    assert home.run("--role", "TerraformRole", "--code", home.code()).returncode == 0
+    # `aws configure --profile terraform_session` puts long-term keys there; the marker stays.
+    text = home.credentials.read_text()
+    values = inifile.parse(text)["terraform_session"]
+    text = text.replace(values["aws_access_key_id"], identity.access_key_id)
+    text = text.replace(values["aws_secret_access_key"], identity.secret_access_key)
+    text = text.replace(f"aws_session_token = {values['aws_session_token']}\n", "")
+    home.credentials.write_text(text)
+    refresh = home.run("--force", "--code", home.code())
+    assert_one_line_failure(refresh, 4, "holds long-term keys")
+    cleared = home.run("clear", "--all")
+    assert cleared.returncode == 0 and "holds long-term keys now" in cleared.stdout
+    assert home.credentials.read_text() == text
+
+
+def test_other_tools_json_in_the_cache_directory_is_neither_listed_nor_deleted(home):
+    cached_profile(home)
+    foreign = home.cache / "0123abcd.json"
+    foreign.write_text(json.dumps({"Credentials": {"AccessKeyId": "ASIAX"}, "AssumedRoleUser": {}}))
+    foreign.chmod(0o600)
+    (home.cache / "0123abcd.lock").write_text("")
+    status = home.run("status", "--json")
+    assert [row["profile"] for row in json.loads(status.stdout)] == ["p"]
+    assert home.run("clear", "--all").returncode == 0
+    assert foreign.exists() and (home.cache / "0123abcd.lock").exists()
+    assert not (home.cache / "p.json").exists()
+
+
+def test_reserved_names_are_refused(home):
+    assert_one_line_failure(home.run("env", "-p", "mfa-session--x", "--role", "R"), 2, "reserved")
+    assert_one_line_failure(home.run("keys", "import", "--source-profile", "__profiles__"), 2, "own keyring item")
+
+
+def keyring_env(home, secret_service):
+    return {**home.env, **secret_service}
+
+
+def test_keys_import_never_overwrites_a_different_key_in_the_keyring(home, secret_service, local_aws):
+    env = keyring_env(home, secret_service)
+    assert home.run("keys", "import", env=env).returncode == 0
+    backup = local_aws.new_identity()  # a restored backup brings another key back into the file
+    home.credentials.write_text(
+        f"[default]\naws_access_key_id = {backup.access_key_id}\naws_secret_access_key = {backup.secret_access_key}\n"
+    )
+    result = home.run("keys", "import", env=env)
+    assert_one_line_failure(
+        result, 2, "already holds the key", backup.access_key_id[-4:], home.identity.access_key_id[-4:]
+    )
+    assert backup.secret_access_key not in result.stderr
+    code = (
+        "import keyring, json; "
+        "print(json.loads(keyring.get_password('terraform-session-token', 'default'))['AccessKeyId'])"
+    )
+    held = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, **secret_service}, capture_output=True, text=True
+    )
+    assert held.stdout.strip() == home.identity.access_key_id
+
+
+def test_keys_in_the_config_file_are_seen_and_imported(home, secret_service):
+    creds = inifile.parse(home.credentials.read_text())["default"]
+    home.credentials.write_text("")
+    home.config.write_text(
+        "[default]\nregion = us-east-1\n"
+        f"aws_access_key_id = {creds['aws_access_key_id']}\naws_secret_access_key = {creds['aws_secret_access_key']}\n"
+    )
+    doctor = home.run("doctor", "--offline")
+    assert f"plaintext in {home.config}" in doctor.stdout
+    keys = json.loads(home.run("status", "--json", "--keys").stdout)["long_term_keys"]
+    assert keys == [{"profile": "default", "keys": f"plaintext in {home.config}"}]
+    env = keyring_env(home, secret_service)
+    imported = home.run("keys", "import", env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert creds["aws_secret_access_key"] not in home.config.read_text()
+    result = home.run("env", "-p", "x", "--role", "TerraformRole", "--code", home.code(), env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_plaintext_file_keyring_is_not_taken_for_the_os_keyring(home):
+    env = {k: v for k, v in home.env.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    before = home.credentials.read_bytes()
+    result = subprocess.run([TOOL, "keys", "import"], env=env, capture_output=True, text=True)
+    assert_one_line_failure(result, 10, "keeps secrets in a file", "PYTHON_KEYRING_BACKEND")
+    assert home.credentials.read_bytes() == before
+    assert not list(home.root.rglob("keyring_pass.cfg"))
+
+
+def test_a_locked_keyring_is_said_to_be_locked(home, secret_service):
+    env = keyring_env(home, secret_service)
+    assert home.run("keys", "import", env=env).returncode == 0
+    lock = (
+        "import secretstorage; c = secretstorage.dbus_init(); "
+        "[col.lock() for col in secretstorage.get_all_collections(c)]"
+    )
+    subprocess.run([sys.executable, "-c", lock], env={**os.environ, **secret_service}, check=True)
+    result = home.run("env", "-p", "x", "--role", "TerraformRole", "--code", home.code(), env=env)
+    assert_one_line_failure(result, 10, "locked", "unlock")
+    assert "run a Secret Service" not in result.stderr
