@@ -142,11 +142,31 @@ def test_a_plaintext_file_keyring_is_not_taken_for_the_os_keyring(home):
 def test_a_locked_keyring_is_said_to_be_locked(home, secret_service):
     env = keyring_env(home, secret_service)
     assert home.run("keys", "import", env=env).returncode == 0
+    lock_keyring(secret_service)
+    result = home.run("env", "-p", "x", "--role", "TerraformRole", "--code", home.code(), env=env)
+    assert_one_line_failure(result, 10, "locked", "unlock")
+    assert "run a Secret Service" not in result.stderr
+
+
+def lock_keyring(secret_service):
     lock = (
         "import secretstorage; c = secretstorage.dbus_init(); "
         "[col.lock() for col in secretstorage.get_all_collections(c)]"
     )
     subprocess.run([sys.executable, "-c", lock], env={**os.environ, **secret_service}, check=True)
-    result = home.run("env", "-p", "x", "--role", "TerraformRole", "--code", home.code(), env=env)
-    assert_one_line_failure(result, 10, "locked", "unlock")
-    assert "run a Secret Service" not in result.stderr
+
+
+def test_a_locked_keyring_does_not_stop_refreshes_while_the_mfa_session_lasts(home, secret_service, local_aws):
+    env = keyring_env(home, secret_service)
+    assert home.run("keys", "import", env=env).returncode == 0
+    counter = home.root / "codes"
+    home.config.write_text(
+        f"[profile m]\nsession_role_arn = arn:aws:iam::123456789012:role/TerraformRole\n"
+        f"mfa_serial = {home.identity.serial}\nmfa_session = true\nmfa_process = {home.mfa_process(counter)}\n"
+    )
+    assert home.run("credential-process", "-p", "m", env=env).returncode == 0
+    lock_keyring(secret_service)  # locked mid-apply: the screen locked, the session timed out
+    local_aws.reset_requests()
+    result = home.run("credential-process", "-p", "m", "--force", env=env)
+    assert result.returncode == 0, result.stderr
+    assert local_aws.actions() == ["AssumeRole"] and home.codes_asked(counter) == 1

@@ -81,9 +81,10 @@ class Aws:
                 self.session.set_config_variable("sts_regional_endpoints", settings.sts_regional_endpoints)
             self._clients: dict[str, object] = {}
             self.source_label = f"profile [{settings.source_profile}]" if source_profile_exists else "the environment"
-            if source_keys is not None:
-                self.session.set_credentials(source_keys.access_key_id, source_keys.secret_access_key)
-                self.source_label = f"profile [{settings.source_profile}] (keys in the OS keyring)"
+            # The keyring is read only when a call needs the source keys: with a cached MFA session,
+            # a refresh needs none (a keyring locked during a long apply does not matter then).
+            self._source_keys = source_keys
+            self._source_checked = False
         except botocore.exceptions.BotoCoreError as e:
             raise translate(e, settings) from e
         if not settings.verify_ssl:
@@ -97,8 +98,19 @@ class Aws:
             return False
         return self.settings.ca_bundle or None  # None: botocore applies AWS_CA_BUNDLE / ca_bundle
 
+    def _load_source_keys(self) -> None:
+        keys = self._source_keys
+        self._source_keys = None
+        if callable(keys):
+            keys = keys()
+        if keys is not None:
+            self.session.set_credentials(keys.access_key_id, keys.secret_access_key)
+            self.source_label = f"profile [{self.settings.source_profile}] (keys in the OS keyring)"
+
     def client(self, service: str, credentials=None, attempts: int = 3):
         """A client signing with the source, or with `credentials` (a Session or long-term Keys)."""
+        if credentials is None and not self._source_checked:
+            self.check_source_credentials()
         key = (service, credentials.access_key_id if credentials else "", attempts)
         if key not in self._clients:
             extra = {}
@@ -127,6 +139,9 @@ class Aws:
         return self._clients[key]
 
     def check_source_credentials(self) -> None:
+        """The source keys are there (loaded from the keyring if kept there), checked once."""
+        self._load_source_keys()
+        self._source_checked = True
         try:
             creds = self.session.get_credentials()
         except botocore.exceptions.BotoCoreError as e:

@@ -76,8 +76,8 @@ def from_sts(request: Request) -> Session:
     loading.join()
     from .aws import Aws  # botocore: only on this path
 
-    aws = Aws(settings, request.files.has_profile(settings.source_profile), source_keys(settings, request.files))
-    aws.check_source_credentials()
+    keys = lambda: source_keys(settings, request.files)  # noqa: E731 - read only when a call needs them
+    aws = Aws(settings, request.files.has_profile(settings.source_profile), keys)
     if settings.origins.get("source_profile", "flag") == "flag" and request.files.has_profile(settings.source_profile):
         # Given or defaulted, it is remembered like role and device; keys from AWS_ACCESS_KEY_ID
         # are no profile: remembering [default] for them would break the next run.
