@@ -294,3 +294,53 @@ def test_keys_without_an_action_says_which(home):
     assert (
         result.returncode == 2 and "keys needs an action: import, add, list, rotate, remove or export" in result.stderr
     )
+
+
+def test_a_throttled_check_of_the_new_key_deletes_it_again(home, secret_service, local_aws):
+    assert run(home, secret_service, "keys", "import").returncode == 0
+    old = home.identity.access_key_id
+    local_aws.inject_fault(400, "Throttling", "Rate exceeded", "GetCallerIdentity")
+    result = run(home, secret_service, "keys", "rotate")
+    assert result.returncode == 9 and "throttling" in result.stderr and "was deleted in IAM" in result.stderr
+    assert iam_keys(home.identity) == [old], "no orphaned key: IAM's limit of two stays free"
+    assert stored(secret_service, "default")["AccessKeyId"] == old
+
+
+def replacing_keyring(home, tmp_path, fail_all=False):
+    env = {
+        "PYTHON_KEYRING_BACKEND": "replacing_keyring.DeleteThenAdd",
+        "PYTHONPATH": os.path.dirname(__file__),
+        "REPLACING_KEYRING_FILE": str(tmp_path / "keychain.json"),
+    }
+    assert home.run("keys", "import", env=env).returncode == 0
+    env["REPLACING_KEYRING_FAIL"] = "default"
+    if fail_all:
+        env["REPLACING_KEYRING_FAIL_ALL"] = "1"
+    return env
+
+
+def held(tmp_path):
+    items = json.loads((tmp_path / "keychain.json").read_text())
+    value = items.get("terraform-session-token/default")
+    return json.loads(value)["AccessKeyId"] if value else None
+
+
+def test_a_keychain_that_drops_the_item_while_replacing_it_gets_the_old_key_back(home, local_aws, tmp_path):
+    env = replacing_keyring(home, tmp_path)
+    old = home.identity.access_key_id
+    result = home.run("keys", "rotate", env=env)
+    assert result.returncode == 10, result.stderr
+    assert "dropped the old key" in result.stderr and "stored again" in result.stderr
+    assert "was deleted in IAM" in result.stderr
+    assert held(tmp_path) == old and iam_keys(home.identity) == [old]
+
+
+def test_a_keychain_that_takes_nothing_leaves_the_old_key_in_the_file_not_lost(home, local_aws, tmp_path):
+    env = replacing_keyring(home, tmp_path, fail_all=True)
+    old = home.identity.access_key_id
+    result = home.run("keys", "rotate", env=env)
+    assert result.returncode == 10, result.stderr
+    assert "written to [default]" in result.stderr and home.identity.secret_access_key not in result.stderr
+    values = inifile.parse(home.credentials.read_text())["default"]
+    assert values["aws_access_key_id"] == old and values["aws_secret_access_key"] == home.identity.secret_access_key
+    assert iam_keys(home.identity) == [old]

@@ -236,7 +236,8 @@ def list_keys(args) -> int:
 
 
 def rotate(args) -> int:
-    """Create, wait until accepted, store, delete the old: at every step one working key is stored."""
+    """Create, wait until accepted, store, delete the old: at every step one working key is stored,
+    and a new key that ends up stored nowhere is deleted again (also on Ctrl-C)."""
     from .. import keystore
 
     name = args.name
@@ -249,20 +250,19 @@ def rotate(args) -> int:
     except ToolError as e:
         raise type(e)(f"could not create a new key: {e.message}; the old key {old.masked()} is still stored", e.hint)
     print(f"Created {new.masked()}; waiting until AWS accepts it")
-    if not _accepted(aws, new):
-        _discard(aws, new, old)
-        raise AwsError(
-            f"AWS did not accept the new key {new.masked()} in time; it was deleted and the old key "
-            f"{old.masked()} is still stored",
-            "run keys rotate again later",
-        )
     try:
-        keystore.store(name, new)
-    except KeyringError as e:
+        if not _accepted(aws, new):
+            raise AwsError(
+                f"AWS did not accept the new key {new.masked()} in time; the old key {old.masked()} is still stored",
+                "run keys rotate again later",
+            )
+        _store_replacing(name, new, old)
+    except ToolError as e:
+        deleted = _discard(aws, new, old)
+        raise type(e)(f"{e.message}; {deleted}", e.hint) from None
+    except BaseException:  # Ctrl-C while waiting: the new key is held by nobody
         _discard(aws, new, old)
-        raise KeyringError(
-            f"{e.message}; the new key was deleted and the old key {old.masked()} is still stored", e.hint
-        )
+        raise
     print(f"Stored {new.masked()} for [{name}] in the OS keyring")
     try:
         aws.delete_access_key(old.access_key_id, new)
@@ -276,6 +276,43 @@ def rotate(args) -> int:
     return 0
 
 
+def _store_replacing(name: str, new, old) -> None:
+    """Store `new` in place of `old`, or leave `old` stored and say so. Some backends (macOS's
+    Keychain) replace an item by deleting it and adding the new one: when the add fails, the
+    keyring holds nothing, so the old key, still in memory, is put back (or, failing that,
+    written to the credentials file rather than lost)."""
+    from .. import keystore
+
+    try:
+        keystore.store(name, new)
+        return
+    except KeyringError as e:
+        failure = e
+    try:
+        current = keystore.load(name)
+    except KeyringError:
+        current = None
+    if current == new:
+        return  # stored after all
+    if current == old:
+        raise KeyringError(f"{failure.message}; the old key {old.masked()} is still stored", failure.hint)
+    try:
+        keystore.store(name, old)
+    except KeyringError:
+        files = AwsFiles.load()
+        _write_keys_to_file(files, name, old)
+        raise KeyringError(
+            f"{failure.message}, and the keyring lost the old key {old.masked()} while replacing it; "
+            f"it was written to [{name}] in {files.credentials_path} so that it is not lost",
+            f"move it back when the keyring works: terraform-session-token keys import --source-profile {name}",
+        )
+    raise KeyringError(
+        f"{failure.message}; the keyring dropped the old key {old.masked()} while replacing it, "
+        "and it was stored again",
+        failure.hint,
+    )
+
+
 def _accepted(aws, keys) -> bool:
     for delay in (0, *ACCEPT_DELAYS):
         time.sleep(delay)
@@ -287,12 +324,18 @@ def _accepted(aws, keys) -> bool:
     return False
 
 
-def _discard(aws, new, old) -> None:
-    """Best effort: the new key is deleted with the old one's signature."""
+def _discard(aws, new, old) -> str:
+    """The new key, stored nowhere, deleted in IAM with the old one's signature; what happened, in words."""
     try:
         aws.delete_access_key(new.access_key_id, old)
-    except ToolError:
-        print(f"warning: could not delete the unused new key {new.masked()} in IAM", file=sys.stderr)
+        return f"the new key {new.masked()} was deleted in IAM"
+    except BaseException:
+        line = (
+            f"the new key {new.access_key_id} could not be deleted in IAM and nobody holds it: "
+            f"delete it with: aws iam delete-access-key --access-key-id {new.access_key_id}"
+        )
+        print(f"terraform-session-token: warning: {line}", file=sys.stderr)
+        return line
 
 
 def _confirm_removal(name: str, keys, args) -> None:
@@ -340,17 +383,8 @@ def remove(args) -> int:
     return 0
 
 
-def export(args) -> int:
-    """The way out of the keyring: the keys back into [NAME] of the credentials file, in place of
-    the marker line; the keyring keeps its copy until keys remove."""
-    from .. import keystore
-
-    name = args.name
-    _check_name(name)
-    keys = keystore.load(name)
-    if keys is None:
-        raise KeyringError(f"no keys for [{name}] in the OS keyring", "see: terraform-session-token keys list")
-    files = AwsFiles.load()
+def _write_keys_to_file(files: AwsFiles, name: str, keys) -> None:
+    """The keys into [name] of the credentials file, in place of the keyring marker line."""
 
     def edit(text: str) -> str:
         try:
@@ -364,6 +398,20 @@ def export(args) -> int:
         return inifile.set_section(text, name, pair)
 
     update_ini(files.credentials_path, edit)
+
+
+def export(args) -> int:
+    """The way out of the keyring: the keys back into [NAME] of the credentials file, in place of
+    the marker line; the keyring keeps its copy until keys remove."""
+    from .. import keystore
+
+    name = args.name
+    _check_name(name)
+    keys = keystore.load(name)
+    if keys is None:
+        raise KeyringError(f"no keys for [{name}] in the OS keyring", "see: terraform-session-token keys list")
+    files = AwsFiles.load()
+    _write_keys_to_file(files, name, keys)
     print(
         f"Wrote the key {keys.masked()} of [{name}] into {files.credentials_path} (plaintext, mode 0600). "
         f"The keyring keeps its copy: terraform-session-token keys remove {name} deletes it."
