@@ -20,9 +20,31 @@ def add_arguments(parser) -> None:
     parser.add_argument("--list-profiles", action="store_true", help=argparse.SUPPRESS)
 
 
+# Profile names are data, never code: each shell gets them through a function that adds them as
+# they are (bash's compgen -W and zsh's "(a b)" action would expand them once more).
+PREAMBLE = {
+    "bash": """
+_terraform_session_token_profiles() {
+  local name
+  while IFS= read -r name; do
+    [[ "$name" == "$1"* ]] && printf '%s\\n' "$name"
+  done < <(terraform-session-token completion --list-profiles 2>/dev/null)
+}
+""",
+    "zsh": """
+_terraform_session_token_profiles() {
+  local -a names
+  names=("${(@f)$(terraform-session-token completion --list-profiles 2>/dev/null)}")
+  compadd -a names
+}
+""",
+}
+COMPLETER = {"bash": "_terraform_session_token_profiles", "zsh": "_terraform_session_token_profiles"}
+
+
 def _complete_profiles(parser, shtab) -> None:
     """Every -p / --source-profile in the tree completes from the files' profile names."""
-    completer = shtab.cmd("terraform-session-token completion --list-profiles")
+    completer = dict(COMPLETER, fish=shtab.cmd("terraform-session-token completion --list-profiles").get("fish"))
     for action in parser._actions:
         if action.dest in PROFILE_OPTIONS:
             action.complete = completer
@@ -35,7 +57,16 @@ def run(args) -> int:
     if args.list_profiles:
         from ..profiles import AwsFiles
 
-        print("\n".join(AwsFiles.load().profile_names()))
+        from .. import inifile
+
+        def accepted(name: str) -> bool:  # only names the tool takes: no shell can read code into them
+            try:
+                inifile.check_profile_name(name)
+                return True
+            except ValueError:
+                return False
+
+        print("\n".join(name for name in AwsFiles.load().profile_names() if accepted(name)))
         return 0
     if not args.shell:
         raise UsageError("completion needs a shell: bash, zsh or fish", "e.g. completion bash")
@@ -50,5 +81,5 @@ def run(args) -> int:
 
     parser = build_parser(complete=True)
     _complete_profiles(parser, shtab)
-    print(shtab.complete(parser, shell=args.shell))
+    print(shtab.complete(parser, shell=args.shell, preamble=PREAMBLE))
     return 0

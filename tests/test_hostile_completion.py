@@ -1,0 +1,76 @@
+"""Shell completion with profile names that are shell code: real bash and zsh (at a terminal) never run them."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import time
+
+import pytest
+
+HOSTILE = "[$(touch${IFS}PWNED)]\naws_access_key_id = x\n[$(touch PWNED2)]\nregion = x\n[`touch PWNED3`]\nregion = x\n"
+
+
+def hostile_home(home):
+    home.credentials.write_text(home.credentials.read_text() + HOSTILE)
+    home.config.write_text("[profile staging]\nregion = us-east-1\n")
+
+
+def test_list_profiles_gives_only_names_the_tool_accepts(home):
+    hostile_home(home)
+    names = home.run("completion", "--list-profiles").stdout.split("\n")
+    assert "default" in names and "staging" in names
+    assert not any("$" in n or "`" in n or " " in n for n in names)
+
+
+def test_bash_completion_runs_no_profile_name(home, tmp_path):
+    hostile_home(home)
+    script = home.root / "tst.bash"
+    script.write_text(home.run("completion", "bash").stdout)
+    line = "terraform-session-token exec -p "
+    probe = (
+        f"source {script}; COMP_WORDS=(terraform-session-token exec -p ''); COMP_CWORD=3; "
+        f"COMP_LINE='{line}'; COMP_POINT={len(line)}; _shtab_terraform_session_token; "
+        'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    result = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, env=home.env, cwd=tmp_path)
+    assert {"default", "staging"} <= set(result.stdout.split()), result.stdout + result.stderr
+    assert not list(tmp_path.glob("PWNED*"))
+
+
+def test_zsh_completion_at_a_terminal_runs_no_profile_name(home, tmp_path):
+    if shutil.which("zsh") is None or shutil.which("tmux") is None:
+        if os.environ.get("CI"):
+            pytest.fail("zsh or tmux missing in CI: scripts/setup installs them")
+        pytest.skip("zsh and tmux are not installed")
+    hostile_home(home)
+    functions = tmp_path / "functions"
+    functions.mkdir()
+    (functions / "_terraform-session-token").write_text(home.run("completion", "zsh").stdout)
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in home.env.items() if k in ("HOME", "PATH", "AWS_CONFIG_FILE"))
+    session = f"tst-zsh-{os.getpid()}"
+    socket = str(tmp_path / "tmux.sock")
+    tmux = ["tmux", "-S", socket]
+    subprocess.run(
+        [*tmux, "new-session", "-d", "-s", session, "-x", "160", "-y", "20",
+         f"cd {shlex.quote(str(tmp_path))} && env -i TERM=xterm {env} zsh -f"],
+        check=True,
+    )  # fmt: skip
+    try:
+        keys = [
+            f"fpath=({functions} $fpath); autoload -Uz compinit; compinit -u -D", "Enter",
+            "terraform-session-token exec -p ", "Tab", "Tab",
+        ]  # fmt: skip
+        for key in keys:
+            subprocess.run([*tmux, "send-keys", "-t", session, key], check=True)
+            time.sleep(0.1)  # keystrokes reach zsh in order; the screen is read below, with a deadline
+        deadline = time.monotonic() + 15
+        screen = ""
+        while time.monotonic() < deadline and "staging" not in screen:
+            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+        assert "staging" in screen and "default" in screen, screen
+        assert not list(tmp_path.glob("PWNED*"))
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
