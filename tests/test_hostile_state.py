@@ -170,3 +170,54 @@ def test_a_locked_keyring_does_not_stop_refreshes_while_the_mfa_session_lasts(ho
     result = home.run("credential-process", "-p", "m", "--force", env=env)
     assert result.returncode == 0, result.stderr
     assert local_aws.actions() == ["AssumeRole"] and home.codes_asked(counter) == 1
+
+
+OTHER = "arn:aws:iam::210987654321:role/TerraformRole"
+
+
+def caller_account(local_aws, document: dict) -> str:
+    import boto3
+
+    sts = boto3.client(
+        "sts",
+        region_name="us-east-1",
+        endpoint_url=local_aws.endpoint,
+        aws_access_key_id=document["AccessKeyId"],
+        aws_secret_access_key=document["SecretAccessKey"],
+        aws_session_token=document["SessionToken"],
+    )
+    return sts.get_caller_identity()["Account"]
+
+
+@pytest.mark.parametrize("with_serial", [True, False], ids=["serial-known", "serial-discovered"])
+def test_a_session_of_another_account_never_serves_a_profile_whose_role_is_a_name(home, local_aws, with_serial):
+    counter = home.root / "codes"
+    serial = ["--serial", home.identity.serial] if with_serial else []
+    mfa = ["--mfa-process", home.mfa_process(counter)]
+    assert home.run("configure", "-p", "daily", "--role", "TerraformRole", *serial, *mfa).returncode == 0
+    one_off = home.run("exec", "-p", "daily", "--role", OTHER, "--", "true")
+    assert one_off.returncode == 0, one_off.stderr
+    result = home.run("credential-process", "-p", "daily")
+    assert result.returncode == 0, result.stderr
+    assert caller_account(local_aws, json.loads(result.stdout)) == "123456789012"
+    # The same through a session the classic flow wrote for that profile.
+    classic = home.run("-p", "daily", "--role", OTHER, "--force")
+    assert classic.returncode == 0, classic.stderr
+    again = home.run("credential-process", "-p", "daily")
+    assert caller_account(local_aws, json.loads(again.stdout)) == "123456789012"
+
+
+def test_same_named_profiles_of_other_files_never_share_a_session(home, local_aws, tmp_path):
+    counter = home.root / "codes"
+    mfa = home.mfa_process(counter)
+    for name, role in (("a", "arn:aws:iam::123456789012:role/TerraformRole"), ("b", OTHER)):
+        (tmp_path / f"config-{name}").write_text(
+            f"[profile x]\nsession_role_arn = {role}\nmfa_serial = {home.identity.serial}\nmfa_process = {mfa}\n"
+        )
+    accounts = []
+    for name in ("a", "b", "a"):
+        result = home.run("credential-process", "-p", "x", env={"AWS_CONFIG_FILE": str(tmp_path / f"config-{name}")})
+        assert result.returncode == 0, result.stderr
+        accounts.append(caller_account(local_aws, json.loads(result.stdout)))
+    assert accounts == ["123456789012", "210987654321", "123456789012"]
+    assert home.codes_asked(counter) == 2, "the third call is the first file's cached session"

@@ -61,7 +61,12 @@ def test_legacy_security_token_is_removed_when_written():
     ],
 )
 def test_is_for_role(role, matches):
-    assert session(60).is_for_role(role) is matches
+    assert session(60).is_for_role(role, source_account="123456789012") is matches
+
+
+def test_a_role_known_by_name_matches_only_in_the_source_account():
+    assert session(60).is_for_role("TerraformRole", source_account="210987654321") is False
+    assert session(60).is_for_role("TerraformRole", source_account=None) is False, "account unknown: no match"
 
 
 def test_time_helpers():

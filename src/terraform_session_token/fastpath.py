@@ -50,6 +50,17 @@ def _expand(path: str) -> str | None:
     return os.path.expanduser(path)
 
 
+def files_key(env) -> str:
+    """sessions.files_key for paths without $VARS (aws_file_paths sends those the full way)."""
+    if not (env.get("AWS_SHARED_CREDENTIALS_FILE") or env.get("AWS_CONFIG_FILE")):
+        return ""
+    import zlib
+
+    credentials, config = aws_file_paths(env)
+    pair = f"{credentials}\0{config}".encode("utf-8", "surrogateescape")
+    return f"%files-{zlib.crc32(pair):08x}"
+
+
 def aws_file_paths(env) -> tuple[str | None, str | None]:
     return (
         _expand(env.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"),
@@ -227,7 +238,7 @@ def answer(argv: list[str], env, now: float | None = None) -> str | None:
         directory = os.path.join(base, "terraform-session-token")
     try:
         storage.check_private_dir(directory, create=False)
-        text = storage.read_private(os.path.join(directory, file_name(profile) + ".json"))
+        text = storage.read_private(os.path.join(directory, file_name(profile) + files_key(env) + ".json"))
         if text is None:
             return None
         cached = read_flat_json(text)

@@ -208,7 +208,7 @@ def cached_or_new(request: Request, force: bool = False, min_left: int = 0) -> S
         return bool(
             cached
             and cached.is_fresh(max(settings.refresh_margin, min_left) + sessions.SERVE_AHEAD)
-            and cached.matches(settings.no_role, wanted)
+            and cached.matches(settings.no_role, wanted, source_account(settings))
             and not force
         )
 
@@ -259,6 +259,12 @@ def _record_fast(request: Request, cached: Session, locked: bool = False) -> Non
                 sessions.write_cached(name, current)
     except ToolError:
         pass  # busy or not writable: the next call records it
+
+
+def source_account(settings: Settings) -> str | None:
+    """The source user's account, as its MFA device's ARN names it (None when not known)."""
+    parts = (settings.mfa_serial or "").split(":")
+    return parts[4] if len(parts) == 6 and parts[0] == "arn" and parts[4].isdigit() else None
 
 
 def _user_arn(serial: str) -> str:

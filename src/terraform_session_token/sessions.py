@@ -81,8 +81,13 @@ class Session:
         """More than `margin` seconds left."""
         return self.seconds_left(now) > margin
 
-    def is_for_role(self, role: str | None) -> bool:
-        """Whether this session is of `role` (a name or an ARN); True when unknown or unasked."""
+    def is_for_role(self, role: str | None, source_account: str | None = None) -> bool:
+        """Whether this session is of `role` (a name or an ARN); True when unknown or unasked.
+
+        A role known by name is the one of that name in the source account: with the source
+        account known (`source_account`, from the MFA device's ARN) the session's account must be
+        it; without it, a session of another account can't be told apart, so none matches.
+        """
         if not role or not self.arn.startswith("arn:") or ":assumed-role/" not in self.arn:
             return True
         _, _, _, _, account, rest = self.arn.split(":", 5)
@@ -90,14 +95,14 @@ class Session:
         if role.startswith("arn:"):
             parts = role.split(":", 5)
             return parts[4] == account and parts[5].split("/")[-1] == name
-        return role.split("/")[-1] == name
+        return role.split("/")[-1] == name and source_account == account
 
-    def matches(self, no_role: bool, role: str | None) -> bool:
+    def matches(self, no_role: bool, role: str | None, source_account: str | None = None) -> bool:
         """Whether this is the session a profile asks for: a user session for a no-role profile,
-        else a session of `role` (a name, or an ARN whose account must match too)."""
+        else a session of `role` (an ARN's account, or a name's source account, must match too)."""
         if no_role:
             return ":user/" in self.arn
-        return ":assumed-role/" in self.arn and self.is_for_role(role)
+        return ":assumed-role/" in self.arn and self.is_for_role(role, source_account)
 
     def profile_values(self) -> dict[str, str | None]:
         """The keys written into the credentials file's session profile."""
@@ -200,12 +205,26 @@ def file_name(name: str) -> str:
     return "%2E" + encoded[1:] if encoded.startswith(".") else encoded
 
 
+def files_key(env=os.environ) -> str:
+    """ "" for the default AWS files; else a suffix naming the pair, so that same-named profiles of
+    other files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE) never share a cached session. It
+    starts with %, which file_name never leaves unencoded: no profile name can produce it."""
+    if not (env.get("AWS_SHARED_CREDENTIALS_FILE") or env.get("AWS_CONFIG_FILE")):
+        return ""
+    import zlib
+
+    from .profiles import config_path, credentials_path
+
+    pair = f"{credentials_path(env)}\0{config_path(env)}".encode("utf-8", "surrogateescape")
+    return f"%files-{zlib.crc32(pair):08x}"
+
+
 def cache_file(name: str, env=os.environ) -> str:
-    return os.path.join(cache_dir(env), f"{file_name(name)}.json")
+    return os.path.join(cache_dir(env), f"{file_name(name)}{files_key(env)}.json")
 
 
 def lock_file(name: str, env=os.environ) -> str:
-    return os.path.join(cache_dir(env), f"{file_name(name)}.lock")
+    return os.path.join(cache_dir(env), f"{file_name(name)}{files_key(env)}.lock")
 
 
 MFA_PREFIX = "mfa-session--"
@@ -250,11 +269,9 @@ def remove_tool_files(env=os.environ) -> int:
         listed = os.listdir(directory)
     except FileNotFoundError:
         return 0
-    ours = {file_name(n) for n in cached_names(env)}
+    ours = {os.path.basename(lock_file(n, env)) for n in cached_names(env)}
     names = [
-        n
-        for n in listed
-        if storage.is_our_temp(n) or (n.endswith(".lock") and (n[:-5] in ours or n.startswith(MFA_PREFIX)))
+        n for n in listed if storage.is_our_temp(n) or (n.endswith(".lock") and (n in ours or n.startswith(MFA_PREFIX)))
     ]
     storage.check_private_dir(directory, create=False)
     for name in names:
@@ -284,8 +301,9 @@ def cached_names(env=os.environ) -> list[str]:
         return re.sub("%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), name)
 
     directory = cache_dir(env)
+    suffix = files_key(env) + ".json"
     try:
-        files = [f for f in os.listdir(directory) if f.endswith(".json")]
+        files = [f for f in os.listdir(directory) if f.endswith(suffix) and "%files-" not in f[: -len(suffix)]]
     except FileNotFoundError:
         return []
     names = []
@@ -295,5 +313,5 @@ def cached_names(env=os.environ) -> list[str]:
         except (OSError, ValueError, storage.UnsafeWriteError):
             continue  # not the user's alone: certainly not a file of ours
         if is_ours(text):
-            names.append(unquote(f[:-5]))
+            names.append(unquote(f[: -len(suffix)]))
     return sorted(names)

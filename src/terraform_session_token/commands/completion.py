@@ -55,9 +55,8 @@ def _complete_profiles(parser, shtab) -> None:
 
 def run(args) -> int:
     if args.list_profiles:
-        from ..profiles import AwsFiles
-
         from .. import inifile
+        from ..profiles import AwsFiles
 
         def accepted(name: str) -> bool:  # only names the tool takes: no shell can read code into them
             try:

@@ -7,7 +7,7 @@ import argparse
 from .. import mfa
 from ..errors import MfaError, UsageError, terminal_safe
 from ..profiles import DEFAULT_ROLE
-from ..providers import Request, from_sts
+from ..providers import Request, from_sts, source_account
 from ..sessions import Session, describe_left, format_time
 from . import common
 
@@ -38,7 +38,8 @@ def run(args) -> int:
                 "use a longer -d (up to the role's MaxSessionDuration), or run the apply through "
                 "exec / credential_process with mfa_session (see 'Long applies' in the README)",
             )
-    if current and current.is_fresh(needed) and current.is_for_role(wanted) and not getattr(args, "force", False):
+    mine = current and current.is_for_role(wanted, source_account(settings))
+    if current and current.is_fresh(needed) and mine and not getattr(args, "force", False):
         identity = f" as {terminal_safe(current.arn)}" if current.arn else ""
         print(
             f"The profile [{settings.profile}] is valid until {format_time(current.expiration)} "
