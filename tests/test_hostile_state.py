@@ -221,3 +221,32 @@ def test_same_named_profiles_of_other_files_never_share_a_session(home, local_aw
         accounts.append(caller_account(local_aws, json.loads(result.stdout)))
     assert accounts == ["123456789012", "210987654321", "123456789012"]
     assert home.codes_asked(counter) == 2, "the third call is the first file's cached session"
+
+
+def test_clear_gives_back_a_session_section_the_user_had(home):
+    mine = "# my settings for terraform\n[terraform_session]\nregion = eu-west-1\noutput = json\n"
+    original = home.credentials.read_text() + mine
+    home.credentials.write_text(original)
+    assert home.run("--role", "TerraformRole", "--code", home.code()).returncode == 0
+    assert "aws_session_token" in home.credentials.read_text()
+    cleared = home.run("clear", "-p", "terraform_session")
+    assert cleared.returncode == 0 and "the rest of it is yours" in cleared.stdout
+    assert home.credentials.read_text() == original
+
+
+def test_clear_keeps_what_the_user_added_to_a_section_the_tool_made(home):
+    assert home.run("--role", "TerraformRole", "--code", home.code()).returncode == 0
+    text = home.credentials.read_text()
+    home.credentials.write_text(text + "output = json\n# my note\n")
+    assert home.run("clear", "--all").returncode == 0
+    left = inifile.parse(home.credentials.read_text())["terraform_session"]
+    assert left == {"output": "json"} and "# my note" in home.credentials.read_text()
+
+
+def test_clear_puts_back_a_region_configure_replaced(home):
+    original = "[profile prod]\nregion = eu-west-1\noutput = json\n"
+    home.config.write_text(original)
+    assert home.run("configure", "-p", "prod", "--role", "TerraformRole", "--region", "us-west-2").returncode == 0
+    assert inifile.parse(home.config.read_text())["profile prod"]["region"] == "us-west-2"
+    assert home.run("clear", "-p", "prod").returncode == 0
+    assert home.config.read_text() == original

@@ -7,7 +7,7 @@ import argparse
 from .. import inifile, sessions
 from ..errors import UnsafeWriteError, UsageError
 from ..profiles import MARKER, WROTE_MARKER, AwsFiles
-from .common import holds_long_term_keys, update_ini, written_keys
+from .common import SESSION_KEYS, holds_long_term_keys, marker_parts, update_ini
 
 
 def add_arguments(parser) -> None:
@@ -16,19 +16,56 @@ def add_arguments(parser) -> None:
     group.add_argument("--all", action="store_true", help="everything this tool wrote, for every profile")
 
 
-def take_back_config(text: str, sections) -> str:
-    """Remove the keys the tool added to these config sections, its marker line, and a section
-    left with nothing but its header (one the tool created): the file as it was before."""
+def take_back_config(text: str, sections, remove_emptied: bool = True) -> str:
+    """Remove the keys the tool added to these sections and its marker line, and put back the
+    values it replaced; a section left with nothing but its header (one the tool created) goes
+    too: the file as it was before."""
     marked = inifile.lines_starting(text, WROTE_MARKER)
     emptied = []
     for section in sections:
         if section not in marked:
             continue
-        text = inifile.set_section(text, section, dict.fromkeys(written_keys(marked[section])))
+        keys, replaced = marker_parts(marked[section])
+        text = inifile.set_section(text, section, {**dict.fromkeys(keys), **replaced})
         text = inifile.remove_line(text, section, WROTE_MARKER, prefix=True)
-        if inifile.has_only_header(text, section):
+        if remove_emptied and inifile.has_only_header(text, section):
             emptied.append(section)
     return inifile.remove_sections(text, emptied)
+
+
+def _only_the_tools(text: str, name: str) -> bool:
+    """Whether a section the tool created holds nothing but what it wrote there."""
+    lines = inifile.section_lines(text, name) or []
+    return all(
+        ln.kind == "blank"
+        or (ln.kind == "comment" and ln.text.strip() == MARKER)
+        or (ln.kind == "key" and ln.key in SESSION_KEYS)
+        for ln in lines
+    )
+
+
+def take_back_credentials(text: str, names, kept: list[str], whole: list[str] | None = None) -> str:
+    """The session profiles the tool wrote, taken back: a section it created goes whole unless the
+    user added lines to it (then only the tool's keys and marker go); a section the user had gets
+    its own keys and values back. A section holding long-term keys is never the tool's (`kept`)."""
+    managed = inifile.sections_with_line(text, MARKER)  # checked again under the lock
+    tracked = inifile.lines_starting(text, WROTE_MARKER)
+    parsed = inifile.parse(text)
+    kept[:] = [n for n in names if n in managed and holds_long_term_keys(parsed.get(n, {}))]
+    whole = [] if whole is None else whole
+    whole.clear()
+    for name in names:
+        if name not in managed or name in kept:
+            continue
+        if name in tracked:
+            text = take_back_config(text, [name], remove_emptied=False)
+            text = inifile.remove_line(text, name, MARKER)
+        elif _only_the_tools(text, name):
+            whole.append(name)
+        else:
+            text = inifile.set_section(text, name, dict.fromkeys(SESSION_KEYS))
+            text = inifile.remove_line(text, name, MARKER)
+    return inifile.remove_sections(text, whole)
 
 
 def _mfa_session_of(profile: str, files: AwsFiles) -> str | None:
@@ -75,20 +112,21 @@ def run(args) -> int:
             raise UsageError(f"no session profile or cache named {profile}", "see: terraform-session-token status")
 
     kept: list[str] = []
+    whole: list[str] = []
     if targets:
 
         def edit(text: str) -> str:
-            managed = inifile.sections_with_line(text, MARKER)  # checked again under the lock
-            parsed = inifile.parse(text)
-            kept[:] = [n for n in targets if n in managed and holds_long_term_keys(parsed.get(n, {}))]
-            return inifile.remove_sections(text, [n for n in targets if n in managed and n not in kept])
+            return take_back_credentials(text, targets, kept, whole)
 
         update_ini(files.credentials_path, edit)
     for name in targets:
         if name in kept:
             print(f"Left [{name}] in {files.credentials_path}: it holds long-term keys now, never the tool's to remove")
         else:
-            print(f"Removed the profile [{name}] from {files.credentials_path}")
+            if name in whole:
+                print(f"Removed the profile [{name}] from {files.credentials_path}")
+            else:
+                print(f"Took the session back from [{name}] in {files.credentials_path} (the rest of it is yours)")
     if config_sections:
         update_ini(files.config_path, lambda text: take_back_config(text, config_sections))
         for section in config_sections:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -120,41 +121,81 @@ def refuse_aws_style_target(settings: Settings, files: AwsFiles) -> None:
         )
 
 
+SESSION_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token",
+                "expiration", "session_arn", "region")  # fmt: skip
+REPLACED = " replaced: "  # in a WROTE_MARKER line, before the JSON of the values the tool replaced
+
+
 def write_session_profile(files: AwsFiles, settings: Settings, session: Session, overwrite_keys: bool) -> bool:
-    """Put the session into the credentials file; returns whether the profile already existed."""
+    """Put the session into the credentials file; returns whether the profile already existed.
+
+    A section the tool creates carries its marker; a section the user had (region, output, a
+    comment) also gets the list of the keys the tool added and the values it replaced, so that
+    clear gives the section back as it was."""
     existed = []
 
     def edit(text: str) -> str:
         existed.append(refuse_unsafe_target(text, settings, overwrite_keys))  # again, under the lock
+        name = settings.profile
         values = session.profile_values()
-        current = inifile.section_values(text, settings.profile) or {}
+        current = inifile.section_values(text, name) or {}
         explicit = settings.origins.get("region", "").startswith(("flag", "env"))
         if not values.get("region") or (current.get("region") and not explicit):
             del values["region"]  # a region in the section stays unless --region / AWS_REGION says otherwise
-        return inifile.set_section(text, settings.profile, values, marker=MARKER)
+        users = existed[-1] and (
+            not inifile.has_line(text, name, MARKER) or name in inifile.lines_starting(text, WROTE_MARKER)
+        )
+        if users:
+            text = write_config_keys(text, name, values, files.credentials_path)
+            return inifile.set_section(text, name, {}, marker=MARKER)
+        return inifile.set_section(text, name, values, marker=MARKER)
 
     update_ini(files.credentials_path, edit)
     return existed[-1]
 
 
+def marker_parts(line: str) -> tuple[list[str], dict[str, str]]:
+    """(keys the tool added, values it replaced) from a WROTE_MARKER line."""
+    if not line.startswith(WROTE_MARKER):
+        return [], {}
+    rest = line[len(WROTE_MARKER) :]
+    keys, _, replaced = rest.partition(REPLACED)
+    try:
+        values = json.loads(replaced) if replaced else {}
+    except ValueError:
+        values = {}
+    values = (
+        {k: v for k, v in values.items() if isinstance(k, str) and isinstance(v, str)}
+        if isinstance(values, dict)
+        else {}
+    )
+    return keys.split(), values
+
+
 def written_keys(line: str) -> list[str]:
     """The keys a WROTE_MARKER line lists."""
-    return line[len(WROTE_MARKER) :].split() if line.startswith(WROTE_MARKER) else []
+    return marker_parts(line)[0]
 
 
 def write_config_keys(text: str, section: str, values: dict[str, str | None], path: str) -> str:
-    """Set `values` in a config section, listing in its marker line the keys the tool added
-    (not those the user had), so that clear can take exactly those back."""
+    """Set `values` in a section, listing in its marker line the keys the tool added (not those
+    the user had) and the values of the user's it replaced, so that clear can take back exactly
+    what the tool wrote and put back what it replaced."""
     try:
         current = inifile.section_values(text, section) or {}
         inifile.parse(text)
     except inifile.IniSyntaxError as e:
         raise ConfigError(f"can't parse {path}: {e}", "fix it by hand; it was left untouched")
-    listed = written_keys(inifile.lines_starting(text, WROTE_MARKER).get(section, ""))
+    listed, replaced = marker_parts(inifile.lines_starting(text, WROTE_MARKER).get(section, ""))
     added = [k for k, v in values.items() if v is not None and k not in current]
     keys = [k for k in dict.fromkeys(listed + added) if values.get(k, "") is not None]
+    for key, value in values.items():
+        if value is not None and key in current and key not in listed and key not in replaced and current[key] != value:
+            replaced[key] = current[key]
     text = inifile.remove_line(text, section, WROTE_MARKER, prefix=True)
     marker = f"{WROTE_MARKER} {' '.join(keys)}" if keys else ""
+    if replaced:
+        marker = (marker or WROTE_MARKER) + REPLACED + json.dumps(replaced, separators=(",", ":"))
     return inifile.set_section(text, section, values, marker=marker)
 
 
