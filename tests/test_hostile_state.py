@@ -250,3 +250,27 @@ def test_clear_puts_back_a_region_configure_replaced(home):
     assert inifile.parse(home.config.read_text())["profile prod"]["region"] == "us-west-2"
     assert home.run("clear", "-p", "prod").returncode == 0
     assert home.config.read_text() == original
+
+
+def test_no_core_dump_can_carry_the_long_term_keys(home):
+    # A role by name: the tool looks it up (its keys are loaded) before it asks for the code.
+    proc = subprocess.Popen(
+        [TOOL, "-p", "x", "--role", "TerraformRole", "--serial", home.identity.serial],
+        env=home.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        seen = ""
+        while "Code:" not in seen:
+            char = proc.stdout.read(1)
+            assert char, f"the prompt never came: {seen!r}"
+            seen += char
+        with open(f"/proc/{proc.pid}/limits") as f:
+            core = next(line for line in f if line.startswith("Max core file size"))
+        assert core.split()[4:6] == ["0", "0"], core
+    finally:
+        proc.communicate(home.code() + "\n", timeout=60)
+    assert proc.returncode == 0

@@ -17,6 +17,7 @@ import botocore.parsers
 import botocore.session
 from botocore.config import Config
 
+from . import storage
 from .errors import (
     AwsError,
     ConfigError,
@@ -66,6 +67,7 @@ class Aws:
 
     def __init__(self, settings: Settings, source_profile_exists: bool = True, source_keys=None):
         """`source_keys`: the source profile's long-term keys from the OS keyring, if kept there."""
+        storage.no_core_dumps()
         self.settings = settings
         try:
             if source_profile_exists or settings.source_explicit:

@@ -99,6 +99,9 @@ def check_available() -> None:
 
 
 def load(profile: str) -> Keys | None:
+    from .storage import no_core_dumps
+
+    no_core_dumps()
     text = _call("read the keys", lambda k: k.get_password(SERVICE, profile))
     if not text:
         return None

@@ -352,3 +352,21 @@ def update_file(path: str, edit: Callable[[str], str]) -> tuple[str | None, str]
         if new != (old or "") or old is None:
             atomic_write(real, new)
         return old, new
+
+
+def no_core_dumps() -> None:
+    """Long-term keys are about to be in this process's memory: no core file may carry them, and
+    (on Linux) no other process of the user may attach to read them."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError):
+        pass
+    if os.name == "posix" and os.uname().sysname == "Linux":
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+        except (OSError, AttributeError):
+            pass
