@@ -313,6 +313,27 @@ def lines_starting(text: str, prefix: str) -> dict[str, str]:
     return found
 
 
+def section_bodies(text: str) -> dict[str, list[Line]]:
+    """Every section's lines after its header, in one pass (a section twice: both bodies)."""
+    bodies: dict[str, list[Line]] = {}
+    current: list[Line] | None = None
+    for ln in scan(text):
+        if ln.kind == "header":
+            current = bodies.setdefault(ln.section, [])
+        elif current is not None:
+            current.append(ln)
+    return bodies
+
+
+def key_values(lines: list[Line]) -> dict[str, str]:
+    """The first line of each key among `lines`, as key -> value (continuations left out)."""
+    values: dict[str, str] = {}
+    for ln in lines:
+        if ln.kind == "key" and ln.key not in values:
+            values[ln.key] = _OPTION.match(ln.text.strip()).group("value").strip()
+    return values
+
+
 def section_lines(text: str, name: str) -> list[Line] | None:
     """The lines of section `name` after its header (None when it is not there exactly once)."""
     lines = scan(text)

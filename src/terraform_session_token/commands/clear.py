@@ -33,9 +33,8 @@ def take_back_config(text: str, sections, remove_emptied: bool = True) -> str:
     return inifile.remove_sections(text, emptied)
 
 
-def _only_the_tools(text: str, name: str) -> bool:
+def _only_the_tools(lines) -> bool:
     """Whether a section the tool created holds nothing but what it wrote there."""
-    lines = inifile.section_lines(text, name) or []
     return all(
         ln.kind == "blank"
         or (ln.kind == "comment" and ln.text.strip() == MARKER)
@@ -50,8 +49,8 @@ def take_back_credentials(text: str, names, kept: list[str], whole: list[str] | 
     its own keys and values back. A section holding long-term keys is never the tool's (`kept`)."""
     managed = inifile.sections_with_line(text, MARKER)  # checked again under the lock
     tracked = inifile.lines_starting(text, WROTE_MARKER)
-    parsed = inifile.parse(text)
-    kept[:] = [n for n in names if n in managed and holds_long_term_keys(parsed.get(n, {}))]
+    bodies = inifile.section_bodies(text)  # one pass for any number of sections
+    kept[:] = [n for n in names if n in managed and holds_long_term_keys(inifile.key_values(bodies.get(n, [])))]
     whole = [] if whole is None else whole
     whole.clear()
     for name in names:
@@ -60,7 +59,7 @@ def take_back_credentials(text: str, names, kept: list[str], whole: list[str] | 
         if name in tracked:
             text = take_back_config(text, [name], remove_emptied=False)
             text = inifile.remove_line(text, name, MARKER)
-        elif _only_the_tools(text, name):
+        elif _only_the_tools(bodies.get(name, [])):
             whole.append(name)
         else:
             text = inifile.set_section(text, name, dict.fromkeys(SESSION_KEYS))
@@ -119,11 +118,12 @@ def run(args) -> int:
             return take_back_credentials(text, targets, kept, whole)
 
         update_ini(files.credentials_path, edit)
+    kept_set, whole_set = set(kept), set(whole)
     for name in targets:
-        if name in kept:
+        if name in kept_set:
             print(f"Left [{name}] in {files.credentials_path}: it holds long-term keys now, never the tool's to remove")
         else:
-            if name in whole:
+            if name in whole_set:
                 print(f"Removed the profile [{name}] from {files.credentials_path}")
             else:
                 print(f"Took the session back from [{name}] in {files.credentials_path} (the rest of it is yours)")
