@@ -6,8 +6,9 @@ only when the outcome is already known: the arguments have the shape `configure`
 AWS files and the AWS_* / TERRAFORM_SESSION_TOKEN_* environment are byte for byte what they were
 when the full path last served this cached session to this profile (it records their checksum,
 `FastCheck`, in the cache file). The cache directory and file pass the same ownership and mode
-checks. Anything else (a flag, a changed file, less time left than the margin, an unreadable or
-unusual cache) goes the full way, which decides, explains and records anew.
+checks (written out here: importing storage would cost more than all the rest). Anything else
+(a flag, a changed file, less time left than the margin, an unreadable or unusual cache, a
+special file) goes the full way, which decides, explains and records anew.
 """
 
 from __future__ import annotations
@@ -220,12 +221,67 @@ def _plain(value) -> bool:
     return isinstance(value, str) and value.isascii() and value.isprintable() and '"' not in value and "\\" not in value
 
 
+class _Decline(Exception):
+    """Not for the hot path: the full path decides (and explains)."""
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _private_dir(path: str) -> bool:
+    """storage.check_private_dir's conditions (False: no directory); anything else declines.
+    Written out here: importing storage (contextlib, functools, collections) costs more than the rest."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    mode = st.st_mode
+    if (mode & 0o170000) != 0o040000 or st.st_uid != os.geteuid() or mode & 0o077:
+        raise _Decline
+    parent = os.lstat(os.path.dirname(os.path.abspath(path))).st_mode
+    if parent & 0o022 and not parent & 0o1000:
+        raise _Decline
+    return True
+
+
+def _read_private(path: str) -> str | None:
+    """storage.read_private's checks: no link followed, a regular file, the user's, 0600."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if (st.st_mode & 0o170000) != 0o100000 or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+            raise _Decline
+        return _read_all(fd).decode("utf-8", errors="replace")
+    finally:
+        os.close(fd)
+
+
+def _read_text(path: str) -> str | None:
+    """storage.read_text for a regular file or a missing one; anything else declines."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        if (os.fstat(fd).st_mode & 0o170000) != 0o100000:
+            raise _Decline
+        return _read_all(fd).decode("utf-8")
+    finally:
+        os.close(fd)
+
+
 def answer(argv: list[str], env, now: float | None = None) -> str | None:
     """The credential_process JSON line when the cache can answer alone; None for the full path."""
     profile = profile_of(argv)
     if profile is None:
         return None
-    from . import storage
 
     profile = profile or "terraform_session"
     credentials, config = aws_file_paths(env)
@@ -237,8 +293,9 @@ def answer(argv: list[str], env, now: float | None = None) -> str | None:
         base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         directory = os.path.join(base, "terraform-session-token")
     try:
-        storage.check_private_dir(directory, create=False)
-        text = storage.read_private(os.path.join(directory, file_name(profile) + files_key(env) + ".json"))
+        if not _private_dir(directory):
+            return None
+        text = _read_private(os.path.join(directory, file_name(profile) + files_key(env) + ".json"))
         if text is None:
             return None
         cached = read_flat_json(text)
@@ -252,7 +309,7 @@ def answer(argv: list[str], env, now: float | None = None) -> str | None:
         now = __import__("time").time() if now is None else now
         if not expires - now > margin + SERVE_AHEAD:
             return None
-        current = checksum(storage.read_text(credentials), storage.read_text(config), env, (credentials, config))
+        current = checksum(_read_text(credentials), _read_text(config), env, (credentials, config))
         if cached.get(CHECK_KEY) != current:
             return None
     except Exception:  # whatever it is, the full path says it properly
