@@ -135,6 +135,41 @@ class Home:
         self.identity = identity
 
 
+def sts_as(endpoint: str, document: dict):
+    """A boto3 STS client signing with the keys of `document` (AccessKeyId, SecretAccessKey[, SessionToken])."""
+    import boto3
+
+    return boto3.client(
+        "sts",
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id=document["AccessKeyId"],
+        aws_secret_access_key=document["SecretAccessKey"],
+        aws_session_token=document.get("SessionToken"),
+    )
+
+
+def blocking(tmp_path: Path, module: str) -> dict[str, str]:
+    """The environment in which importing `module` fails, as when the package is not installed."""
+    blocker = tmp_path / f"block-{module}"
+    blocker.mkdir()
+    (blocker / f"{module}.py").write_text("raise ImportError('blocked for the test')\n")
+    return {"PYTHONPATH": str(blocker)}
+
+
+def bash_complete(home: Home, script: Path, words: list[str], cwd=None) -> list[str]:
+    """What bash's completion function offers for the last of `words` (the real bash, the script's function)."""
+    line = " ".join(words)
+    quoted = " ".join(f"'{w}'" for w in words)
+    probe = (
+        f"source {script}; COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; "
+        f"COMP_LINE='{line}'; COMP_POINT={len(line)}; _shtab_terraform_session_token; "
+        'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    result = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, env=home.env, cwd=cwd)
+    return result.stdout.split()
+
+
 def clean_environment(home: Path, endpoint: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(

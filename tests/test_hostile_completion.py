@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import pytest
+from conftest import bash_complete
 
 HOSTILE = "[$(touch${IFS}PWNED)]\naws_access_key_id = x\n[$(touch PWNED2)]\nregion = x\n[`touch PWNED3`]\nregion = x\n"
 
@@ -29,14 +30,8 @@ def test_bash_completion_runs_no_profile_name(home, tmp_path):
     hostile_home(home)
     script = home.root / "tst.bash"
     script.write_text(home.run("completion", "bash").stdout)
-    line = "terraform-session-token exec -p "
-    probe = (
-        f"source {script}; COMP_WORDS=(terraform-session-token exec -p ''); COMP_CWORD=3; "
-        f"COMP_LINE='{line}'; COMP_POINT={len(line)}; _shtab_terraform_session_token; "
-        'printf "%s\\n" "${COMPREPLY[@]}"'
-    )
-    result = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, env=home.env, cwd=tmp_path)
-    assert {"default", "staging"} <= set(result.stdout.split()), result.stdout + result.stderr
+    offered = bash_complete(home, script, ["terraform-session-token", "exec", "-p", ""], cwd=tmp_path)
+    assert {"default", "staging"} <= set(offered), offered
     assert not list(tmp_path.glob("PWNED*"))
 
 

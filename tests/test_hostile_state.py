@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import TOOL, assert_one_line_failure
+from conftest import TOOL, assert_one_line_failure, sts_as
 
 from terraform_session_token import inifile
 
@@ -176,17 +176,7 @@ OTHER = "arn:aws:iam::210987654321:role/TerraformRole"
 
 
 def caller_account(local_aws, document: dict) -> str:
-    import boto3
-
-    sts = boto3.client(
-        "sts",
-        region_name="us-east-1",
-        endpoint_url=local_aws.endpoint,
-        aws_access_key_id=document["AccessKeyId"],
-        aws_secret_access_key=document["SecretAccessKey"],
-        aws_session_token=document["SessionToken"],
-    )
-    return sts.get_caller_identity()["Account"]
+    return sts_as(local_aws.endpoint, document).get_caller_identity()["Account"]
 
 
 @pytest.mark.parametrize("with_serial", [True, False], ids=["serial-known", "serial-discovered"])

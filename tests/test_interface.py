@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import TOOL, assert_one_line_failure
+from conftest import TOOL, assert_one_line_failure, bash_complete, blocking
 
 from local_aws import OTHER_ACCOUNT
 
@@ -110,27 +110,14 @@ def test_fish_completion_offers_commands_and_profile_names(home):
 def test_bash_completion_offers_profile_names(home):
     script = home.root / "tst.bash"
     script.write_text(home.run("completion", "bash").stdout)
-    line = "terraform-session-token exec -p "
-    probe = (
-        f"source {script}; COMP_WORDS=(terraform-session-token exec -p ''); COMP_CWORD=3; "
-        f"COMP_LINE='{line}'; COMP_POINT={len(line)}; _shtab_terraform_session_token; "
-        'printf "%s\\n" "${COMPREPLY[@]}"'
-    )
-    result = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, env=home.env)
-    assert "default" in result.stdout.split(), result.stdout + result.stderr
+    assert "default" in bash_complete(home, script, ["terraform-session-token", "exec", "-p", ""])
 
 
 def test_completion_without_shtab_names_the_pipx_way(home, tmp_path):
-    blocker = tmp_path / "block"
-    blocker.mkdir()
-    (blocker / "shtab.py").write_text("raise ImportError('blocked for the test')\n")
-    result = home.run("completion", "bash", env={"PYTHONPATH": str(blocker)})
+    result = home.run("completion", "bash", env=blocking(tmp_path, "shtab"))
     assert_one_line_failure(result, 11, "pipx inject terraform-session-token shtab")
 
 
 def test_a_missing_keyring_package_has_the_same_exit_code_as_a_missing_shtab(home, tmp_path):
-    blocker = tmp_path / "block"
-    blocker.mkdir()
-    (blocker / "keyring.py").write_text("raise ImportError('blocked for the test')\n")
-    result = home.run("keys", "list", env={"PYTHONPATH": str(blocker)})
+    result = home.run("keys", "list", env=blocking(tmp_path, "keyring"))
     assert_one_line_failure(result, 11, "the keyring package is not installed")

@@ -8,9 +8,8 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 
-import boto3
 import pytest
-from conftest import TOOL, on_terminal, read_until
+from conftest import TOOL, on_terminal, read_until, sts_as
 from moto.iam.models import iam_backends
 
 from local_aws import ACCOUNT
@@ -124,14 +123,7 @@ def test_rotate_replaces_the_key_in_iam_and_the_keyring(home, secret_service, lo
     new = stored(secret_service, "default")
     assert new["AccessKeyId"] != old
     assert iam_keys(home.identity) == [new["AccessKeyId"]], "the old key is deleted in IAM"
-    sts = boto3.client(
-        "sts",
-        region_name="us-east-1",
-        endpoint_url=local_aws.endpoint,
-        aws_access_key_id=new["AccessKeyId"],
-        aws_secret_access_key=new["SecretAccessKey"],
-    )
-    assert sts.get_caller_identity()["Arn"].endswith(f":user/{home.identity.user_name}")
+    assert sts_as(local_aws.endpoint, new).get_caller_identity()["Arn"].endswith(f":user/{home.identity.user_name}")
     assert new["SecretAccessKey"] not in result.stdout + result.stderr
 
 
