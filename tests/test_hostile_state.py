@@ -183,7 +183,8 @@ def caller_account(local_aws, document: dict) -> str:
 def test_a_session_of_another_account_never_serves_a_profile_whose_role_is_a_name(home, local_aws, with_serial):
     counter = home.root / "codes"
     serial = ["--serial", home.identity.serial] if with_serial else []
-    mfa = ["--mfa-process", home.mfa_process(counter)]
+    # mfa_session: one code for the whole test (a user's third code in a row may expire in flight).
+    mfa = ["--mfa-process", home.mfa_process(counter), "--mfa-session"]
     assert home.run("configure", "-p", "daily", "--role", "TerraformRole", *serial, *mfa).returncode == 0
     one_off = home.run("exec", "-p", "daily", "--role", OTHER, "--", "true")
     assert one_off.returncode == 0, one_off.stderr

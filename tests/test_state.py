@@ -58,12 +58,19 @@ def test_every_config_write_is_named_in_the_output(home):
     assert "Remembered in [profile e]" in env.stderr and "Remembered" not in env.stdout
 
 
-def test_clear_all_restores_both_files_byte_for_byte(home):
+def test_clear_all_restores_both_files_byte_for_byte(home, local_aws):
     home.config.write_text("# my config\r\n[profile mine]\r\nregion = eu-west-1\r\n")
+    # A second source user for the third code: a user's previous-step code may expire in flight.
+    other = local_aws.new_identity()
+    with home.credentials.open("a") as f:
+        f.write(
+            f"[other]\naws_access_key_id = {other.access_key_id}\naws_secret_access_key = {other.secret_access_key}\n"
+        )
     credentials, config = home.credentials.read_bytes(), home.config.read_bytes()
     for profile in ("one", "two"):
         assert home.run("-p", profile, "--role", "TerraformRole", "--code", home.code()).returncode == 0
-    assert home.run("credential-process", "-p", "cp", "--role", "TerraformRole", "--code", home.code()).returncode == 0
+    cp = ("credential-process", "-p", "cp", "--source-profile", "other", "--role", "TerraformRole")
+    assert home.run(*cp, "--code", other.fresh_code()).returncode == 0
     assert home.run("configure", "-p", "mine", "--role", "TerraformRole", "--mfa-session").returncode == 0
     assert home.credentials.read_bytes() != credentials and home.config.read_bytes() != config
     result = home.run("clear", "--all")
