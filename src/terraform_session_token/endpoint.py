@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -23,20 +24,41 @@ from .errors import ToolError
 from .sessions import SERVE_AHEAD, Session
 
 PATH = "/credentials"
-MAX_CONNECTIONS = 256  # open at once; more are closed at once, so the process never runs out of files
+MAX_CONNECTIONS = 256  # open at once, at most; more are closed at once
+
+
+def connection_cap() -> int:
+    """How many connections may be open at once: at most a quarter of the files this process may
+    open, so that it never runs out of them (refreshes, the child's pipes and the AWS calls need some)."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return 64
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CONNECTIONS
+    return max(8, min(MAX_CONNECTIONS, soft // 4))
+
+
 REQUEST_TIMEOUT = 3.0  # seconds for a client to send its whole request: half-requests end there
 
 
 class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer bounded for a hostile neighbour: a cap on open connections, a short
-    deadline per request, no busy loop when the process is out of files, no tracebacks."""
+    """ThreadingHTTPServer bounded for a hostile neighbour: a cap on open connections that keeps
+    room for the child (when full, the oldest connection still sending its request is dropped:
+    a client like the SDK sends its whole request at once), a deadline per request, no busy loop
+    when the process is out of files, no tracebacks."""
 
     daemon_threads = True
     request_queue_size = 64
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._cap = connection_cap()
+        self._guard = threading.Lock()
+        self._count = 0
+        self._reading: dict = {}  # connections that have not sent their whole request yet -> arrival
 
     def get_request(self):
         try:
@@ -46,20 +68,39 @@ class _Server(ThreadingHTTPServer):
             raise
 
     def process_request(self, request, client_address):
-        if not self._slots.acquire(blocking=False):
-            self.shutdown_request(request)  # full: this one is dropped, the open ones go on
-            return
+        with self._guard:
+            if self._count >= self._cap:
+                oldest = min(self._reading, key=self._reading.get, default=None)
+                if oldest is None:
+                    self.shutdown_request(request)  # all busy with whole requests: this one waits its turn
+                    return
+                del self._reading[oldest]
+                try:
+                    oldest.shutdown(socket.SHUT_RDWR)  # its thread ends and gives the slot back
+                except OSError:
+                    pass
+            self._count += 1
+            self._reading[request] = time.monotonic()
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self._slots.release()
+            self._release(request)
             raise
+
+    def request_read(self, request) -> None:
+        with self._guard:
+            self._reading.pop(request, None)
+
+    def _release(self, request) -> None:
+        with self._guard:
+            self._count -= 1
+            self._reading.pop(request, None)
 
     def process_request_thread(self, request, client_address):
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self._slots.release()
+            self._release(request)
 
     def handle_error(self, request, client_address) -> None:
         pass  # a reset or a timed-out client: nothing for the child's terminal
@@ -113,6 +154,11 @@ class CredentialServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             timeout = REQUEST_TIMEOUT  # the socket's: a request that trickles or stalls ends here
+
+            def parse_request(self) -> bool:
+                ok = super().parse_request()
+                server._server.request_read(self.connection)  # a whole request: not one to drop
+                return ok
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 if not server.authorized(self.headers.get("Authorization")):
