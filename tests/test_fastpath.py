@@ -157,3 +157,9 @@ def test_only_the_shape_configure_writes_is_taken():
     for argv in (["credential-process", "-p"], ["credential-process", "-p", "tf", "--force"], ["env", "-p", "tf"],
                  ["credential-process", "-p", "-d"], ["credential-process", "--debug"]):  # fmt: skip
         assert fastpath.profile_of(argv) is None, argv
+
+
+@given(st.sampled_from(["", "/tmp/c", "~/creds", "/a b/c"]), st.sampled_from(["", "/tmp/conf", "~/x/config"]))
+def test_cache_file_names_for_other_aws_files_are_the_full_paths(credentials, config):
+    env = {k: v for k, v in (("AWS_SHARED_CREDENTIALS_FILE", credentials), ("AWS_CONFIG_FILE", config)) if v}
+    assert fastpath.files_key(env) == sessions.files_key(env)

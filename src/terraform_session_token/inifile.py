@@ -334,13 +334,6 @@ def key_values(lines: list[Line]) -> dict[str, str]:
     return values
 
 
-def section_lines(text: str, name: str) -> list[Line] | None:
-    """The lines of section `name` after its header (None when it is not there exactly once)."""
-    lines = scan(text)
-    span = _single_span(lines, name)
-    return None if span is None else list(lines[span[0] + 1 : span[1]])
-
-
 def has_only_header(text: str, name: str) -> bool:
     """Whether section `name` exists and holds no key and no comment: nothing but its header."""
     lines = scan(text)

@@ -172,11 +172,6 @@ def marker_parts(line: str) -> tuple[list[str], dict[str, str]]:
     return keys.split(), values
 
 
-def written_keys(line: str) -> list[str]:
-    """The keys a WROTE_MARKER line lists."""
-    return marker_parts(line)[0]
-
-
 def write_config_keys(text: str, section: str, values: dict[str, str | None], path: str) -> str:
     """Set `values` in a section, listing in its marker line the keys the tool added (not those
     the user had) and the values of the user's it replaced, so that clear can take back exactly
