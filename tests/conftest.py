@@ -179,7 +179,9 @@ def clean_environment(home: Path, endpoint: str) -> dict[str, str]:
         XDG_CACHE_HOME=str(home / ".cache"),
         PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     )
-    env.pop("TERRAFORM_SESSION_TOKEN_CACHE", None)
+    # No display and no prompt choice of the developer's desktop: tests that want them set them.
+    for name in ("TERRAFORM_SESSION_TOKEN_CACHE", "TERRAFORM_SESSION_TOKEN_PROMPT", "DISPLAY", "WAYLAND_DISPLAY"):
+        env.pop(name, None)
     return env
 
 

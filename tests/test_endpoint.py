@@ -185,7 +185,7 @@ def test_credential_process_gives_up_on_an_unanswered_prompt(home):
         pass_fds=(slave,),
     )
     os.close(slave)
-    read_until(master, b"Code: ")
+    read_until(master, b"(profile tty, role TerraformRole in")
     out, err = proc.communicate(timeout=30)
     os.close(master)
     assert proc.returncode == 6 and out == b""

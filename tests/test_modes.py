@@ -120,19 +120,22 @@ def test_prompt_goes_to_the_terminal_and_stdout_has_only_json(home):
     )
     os.close(slave)
     seen = b""
-    while b"Code: " not in seen:
+    while not seen.endswith(b": "):
         ready, _, _ = select.select([master], [], [], 30)
         assert ready, f"no prompt on the terminal: {seen!r}"
         try:
             seen += os.read(master, 1024)
         except OSError:
             pytest.fail(f"the terminal closed: {proc.communicate()}")
+    # The prompt names what it asks for: parallel runs of several profiles can be told apart.
+    expected = f"MFA code for {home.identity.serial} (profile tty, role TerraformRole in {ACCOUNT}): "
+    assert seen.decode() == expected
     os.write(master, home.code().encode() + b"\n")
     out, err = proc.communicate(timeout=60)
     os.close(master)
     assert proc.returncode == 0, err
     assert json.loads(out)["Version"] == 1
-    assert b"Code" not in out
+    assert b"MFA code" not in out
 
 
 def test_without_terminal_or_code_source_it_says_what_to_do(home):

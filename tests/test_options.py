@@ -23,6 +23,9 @@ SAMPLES = {
     "endpoint_url": "https://sts.eu-west-2.amazonaws.com",
     "ca_bundle": "/etc/ssl/corporate.pem",
     "margin": "120",
+    "mfa_prompt": "zenity",
+    "ykman_oath_account": "AWS:alice",
+    "ykman_device": "12345678",
 }
 
 
@@ -73,3 +76,22 @@ def test_the_table_names_only_known_commands():
     for option in options.OPTIONS:
         assert option.commands <= set(COMMANDS), option.dest
         assert option.help and option.flags[-1].startswith("--")
+
+
+@pytest.mark.parametrize(
+    ("where", "code", "named"),
+    [("flag", 2, "--prompt"), ("env", 2, "TERRAFORM_SESSION_TOKEN_PROMPT"), ("config", 3, "[profile p] of")],
+)
+def test_an_unknown_prompt_driver_is_refused_before_anything_else(home, local_aws, where, code, named):
+    home.config.write_text("[profile p]\nrole_arn = arn:aws:iam::123456789012:role/TerraformRole\n")
+    argv, env = ["credential-process", "-p", "p"], {}
+    if where == "flag":
+        argv += ["--prompt", "popup"]
+    elif where == "env":
+        env["TERRAFORM_SESSION_TOKEN_PROMPT"] = "popup"
+    else:
+        home.config.write_text(home.config.read_text() + "mfa_prompt = popup\n")
+    local_aws.reset_requests()
+    result = home.run(*argv, env=env)
+    assert_one_line_failure(result, code, "unknown MFA prompt 'popup'", named, "zenity, kdialog, osascript, ykman")
+    assert local_aws.actions() == []

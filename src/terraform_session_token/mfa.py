@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -95,34 +96,76 @@ def check_code(code: str, where: str) -> str:
     return code
 
 
-def code_from_process(command: str, timeout: float | None = None) -> str:
-    """Run mfa_process (through the shell) and take the 6-digit code it prints."""
+class Ask:
+    """What one code is asked for, and how: the device, the text a prompt shows, the deadline,
+    the prompt driver (prompts.DRIVERS) and, for ykman, which account and key."""
+
+    def __init__(
+        self,
+        serial: str,
+        text: str | None = None,
+        timeout: float | None = None,
+        driver: str = "auto",
+        ykman_account: str | None = None,
+        ykman_device: str | None = None,
+        classic: bool = False,
+    ):
+        self.serial, self.text, self.timeout, self.driver = serial, text, timeout, driver
+        self.ykman_account, self.ykman_device, self.classic = ykman_account, ykman_device, classic
+
+    @property
+    def prompt(self) -> str:
+        """The terminal prompt: the classic flow keeps the seed's bare one."""
+        return "Code: " if self.classic or not self.text else f"{self.text}: "
+
+
+def _terminal_streams():
+    """The controlling terminal as (stdin, stderr) for a code command, or (DEVNULL, None)."""
+    import subprocess
+
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return subprocess.DEVNULL, None
+    return fd, fd
+
+
+def code_from_process(command, timeout: float | None = None, name: str = "mfa_process") -> str:
+    """Run a code command (mfa_process through the shell, or an argv list) and take the 6-digit
+    code it prints. Its stdin and stderr are the controlling terminal when there is one, so that
+    its own prompts (a YubiKey's "Touch your key", an OATH password) reach the user."""
     import subprocess
 
     limit = PROCESS_TIMEOUT if timeout is None else max(min(timeout, PROCESS_TIMEOUT), 1)
+    shown = command if isinstance(command, str) else " ".join(command)
+    stdin, stderr = _terminal_streams()
     try:
         done = subprocess.run(
             command,
-            shell=True,
-            stdin=subprocess.DEVNULL,
+            shell=isinstance(command, str),
+            stdin=stdin,
             stdout=subprocess.PIPE,
+            stderr=stderr,
             timeout=limit,
             text=True,
         )
+    except FileNotFoundError:
+        raise MfaError(f"{name} can't run: {shown.split()[0]} is not installed or not on PATH", f"check: {shown}")
     except subprocess.TimeoutExpired:
-        raise MfaError(f"mfa_process did not finish within {limit:.0f} s", f"check: {command}")
+        raise MfaError(f"{name} did not finish within {limit:.0f} s", f"check: {shown}")
+    finally:
+        if isinstance(stdin, int) and stdin >= 0:
+            os.close(stdin)
     if done.returncode != 0:
-        raise MfaError(f"mfa_process failed with exit code {done.returncode}", f"run it by hand: {command}")
+        raise MfaError(f"{name} failed with exit code {done.returncode}", f"run it by hand: {shown}")
     codes = [line.strip() for line in done.stdout.splitlines() if CODE.fullmatch(line.strip())]
     if not codes:
-        raise MfaError("mfa_process printed no 6-digit code", f"run it by hand: {command}")
+        raise MfaError(f"{name} printed no 6-digit code", f"run it by hand: {shown}")
     return codes[-1]
 
 
-def get_code(
-    serial: str, code_flag: str | None, mfa_process: str | None, prompter: Prompter, timeout: float | None = None
-) -> str:
-    """The MFA code for `serial`, from the first source that is set."""
+def get_code(ask: Ask, code_flag: str | None, mfa_process: str | None, prompter: Prompter) -> str:
+    """The MFA code, from the first source that is set: --code, mfa_process, then the prompt driver."""
     if code_flag == "-":
         line = sys.stdin.readline()
         if not line:
@@ -131,17 +174,49 @@ def get_code(
     if code_flag:
         return check_code(code_flag, "--code")
     if mfa_process:
-        return code_from_process(mfa_process, timeout)
+        return code_from_process(mfa_process, ask.timeout)
+    from . import prompts
+
+    driver = ask.driver
+    if driver == "auto":
+        driver, why = prompts.auto_choice(prompter.available)
+        if driver is None:
+            raise prompts.nothing_can_ask(why)
+    if driver == "ykman":
+        argv = prompts.ykman_argv(ask.serial, ask.ykman_account, ask.ykman_device)
+        if not prompter.available:
+            prompts.notify(f"{ask.text or 'MFA code'}: {prompts.TOUCH}")
+        return code_from_process(argv, ask.timeout, name="ykman")
+    if driver in prompts.DIALOGS:
+        return _from_dialog(driver, ask)
     if not prompter.available:
-        raise MfaError(
-            "an MFA code is needed but there is no terminal to ask on",
-            "pass --code, or set mfa_process in the profile (e.g. mfa_process = ykman oath accounts code -s aws)",
-        )
+        raise prompts.nothing_can_ask("there is no terminal to ask on (mfa_prompt is terminal)")
+    return _from_terminal(ask, prompter)
+
+
+def _from_dialog(program: str, ask: Ask) -> str:
+    import time
+
+    from . import prompts
+
+    text = ask.text or f"MFA code for {ask.serial}"
+    deadline = None if ask.timeout is None else time.monotonic() + ask.timeout
+    for attempt in range(ATTEMPTS):
+        left = None if deadline is None else max(deadline - time.monotonic(), 1.0)
+        shown = text if attempt == 0 else f"{text}\n\nA code is 6 digits; try again."
+        answer = prompts.ask_dialog(program, shown, left)
+        if CODE.fullmatch(answer.strip()):
+            return answer.strip()
+    raise MfaError("no valid MFA code was given", "type the 6 digits your MFA app shows for " + ask.serial)
+
+
+def _from_terminal(ask: Ask, prompter: Prompter) -> str:
+    serial, timeout = ask.serial, ask.timeout
     attempts = ATTEMPTS if prompter.interactive else 1
     for _ in range(attempts):
-        answer = prompter.ask("Code: ", timeout)
+        answer = prompter.ask(ask.prompt, timeout)
         while answer is not None and not answer.strip() and not prompter.interactive:
-            answer = prompter.ask("Code: ", timeout)  # piped input: blank lines are answers to other prompts
+            answer = prompter.ask(ask.prompt, timeout)  # piped input: blank lines are answers to other prompts
         if answer is None:
             raise MfaError("no MFA code: input ended before one was given", "run again and type the code")
         if CODE.fullmatch(answer.strip()):

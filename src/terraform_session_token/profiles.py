@@ -174,6 +174,9 @@ class Settings:
         self.verify_ssl = True
         self.sts_regional_endpoints: str | None = None
         self.mfa_process: str | None = None
+        self.mfa_prompt = "auto"
+        self.ykman_oath_account: str | None = None
+        self.ykman_device: str | None = None
         self.mfa_session = False
         self.no_role = False
         self.refresh_margin = DEFAULT_MARGIN
@@ -291,6 +294,17 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
     s.verify_ssl = not getattr(args, "no_verify_ssl", False)
     s.sts_regional_endpoints = conf.get("sts_regional_endpoints")
     s.mfa_process = pick("mfa_process")
+    prompt = pick("mfa_prompt")
+    if prompt:
+        from . import prompts
+
+        origin = origins.get("mfa_prompt", "")
+        if origin.startswith("config"):
+            s.mfa_prompt = prompts.check_name(prompt, where, ConfigError)
+        else:
+            s.mfa_prompt = prompts.check_name(prompt, "--prompt" if origin == "flag" else prompts.ENV, UsageError)
+    s.ykman_oath_account = pick("ykman_oath_account")
+    s.ykman_device = pick("ykman_device")
     s.mfa_session = _bool(str(pick("mfa_session")))
     # A profile that names an MFA device but no role is a plain IAM user session.
     s.no_role = bool(getattr(args, "no_role", False)) or bool(

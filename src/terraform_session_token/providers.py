@@ -46,6 +46,7 @@ class Request:
         self.prompter = prompter
         self.code_flag = code_flag
         self.remembered: dict[str, str] = {}  # what discovery found, for the config file
+        self.started = time.time()
         # How long this run may wait on a prompt or on another run's prompt (credential_process:
         # the SDK kills it at 60 s); None waits as long as it takes.
         self.deadline = time.monotonic() + wait_limit if wait_limit is not None else None
@@ -58,7 +59,32 @@ class Request:
         return None if self.deadline is None else max(self.deadline - time.monotonic(), 0.0)
 
     def code(self, serial: str) -> str:
-        return mfa.get_code(serial, self.code_flag, self.settings.mfa_process, self.prompter, self.remaining())
+        """The MFA code for `serial`. A prompt the user cancelled (a dialog, Ctrl-C) is remembered for
+        a few seconds: the parallel callers that waited on the lock fail with the same line at once
+        instead of each opening a new prompt in turn."""
+        from . import prompts
+
+        s = self.settings
+        cancelled = sessions.recent_cancel(serial, self.started)
+        if cancelled:
+            raise prompts.Cancelled(cancelled)
+        ask = mfa.Ask(
+            serial,
+            prompts.describe(serial, s.profile, s.role, s.no_role),
+            self.remaining(),
+            s.mfa_prompt,
+            s.ykman_oath_account,
+            s.ykman_device,
+            classic=not self.prompter.use_tty,
+        )
+        try:
+            return mfa.get_code(ask, self.code_flag, s.mfa_process, self.prompter)
+        except prompts.Cancelled as error:
+            sessions.remember_cancel(serial, error.message)
+            raise
+        except KeyboardInterrupt:
+            sessions.remember_cancel(serial, "the MFA prompt was interrupted; nothing was written")
+            raise
 
     def lock(self, path: str):
         """The lock that makes parallel callers share one refresh, waited on within the deadline."""

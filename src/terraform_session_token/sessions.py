@@ -239,6 +239,40 @@ def mfa_cache_source(name: str) -> str:
     return name[len(MFA_PREFIX) :].rsplit("--", 1)[0]
 
 
+CANCEL_MEMORY = 10.0  # seconds a cancelled prompt stands for the callers waiting behind it
+
+
+def cancel_file(serial: str, env=os.environ) -> str:
+    return os.path.join(cache_dir(env), f"{file_name('cancelled--' + serial)}{files_key(env)}.cancel")
+
+
+def remember_cancel(serial: str, line: str, env=os.environ) -> None:
+    try:
+        storage.check_private_dir(cache_dir(env))
+        storage.write_private(cancel_file(serial, env), line)
+    except (OSError, storage.UnsafeWriteError):
+        pass  # not remembered: each waiting caller asks again
+
+
+def recent_cancel(serial: str, since: float, env=os.environ) -> str | None:
+    """The line of a prompt for `serial` cancelled after `since` (when this run started, so a
+    run started after the cancel asks again) and in the last CANCEL_MEMORY seconds, if any."""
+    import time
+
+    path = cancel_file(serial, env)
+    try:
+        when = os.stat(path).st_mtime
+        if time.time() - when > CANCEL_MEMORY:
+            os.unlink(path)
+            return None
+        if when < since:
+            return None
+        storage.check_private_dir(cache_dir(env), create=False)
+        return (storage.read_private(path) or "").strip() or None
+    except (OSError, ValueError, storage.UnsafeWriteError):
+        return None
+
+
 def read_cached(name: str, env=os.environ) -> Session | None:
     """The cached session (None when there is none or it is unreadable); UnsafeWriteError when
     the cache directory or file is not the user's alone."""

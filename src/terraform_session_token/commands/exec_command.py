@@ -134,7 +134,7 @@ def _run_with_endpoint(args, source: common.SessionSource, argv: list[str], min_
 
     settings = source.settings
     duration = settings.effective_duration()
-    automatic = bool(settings.mfa_process)
+    automatic = bool(settings.mfa_process) or settings.mfa_prompt == "ykman"
     if settings.mfa_session:
         if min_left + settings.refresh_margin > settings.mfa_session_duration:
             raise UsageError(

@@ -1,0 +1,198 @@
+"""Prompt drivers: how an MFA code is asked for when neither --code nor mfa_process gives it.
+
+`terminal` asks on the controlling terminal (or, in the classic flow, on stdin); `zenity` and
+`kdialog` open a desktop dialog on Linux, `osascript` one on macOS; `ykman` reads a YubiKey's
+OATH code. `auto`, the default, picks one for where the tool runs now: the terminal when
+there is one, else a dialog when there is a display and its program is installed.
+
+A dialog closes itself before the caller's deadline (the AWS SDK stops a credential_process
+at 60 s). Its text never goes through a shell: every program gets it as one argument.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+from .errors import Interrupted, MfaError
+
+DRIVERS = ("auto", "terminal", "zenity", "kdialog", "osascript", "ykman")
+DIALOGS = ("zenity", "kdialog", "osascript")
+ENV = "TERRAFORM_SESSION_TOKEN_PROMPT"
+TITLE = "terraform-session-token"
+DIALOG_TIMEOUT = 300.0  # a dialog nobody answers closes after this when no deadline is given
+TOUCH = "If your YubiKey flashes, touch it."
+
+
+class Cancelled(Interrupted):
+    """The user cancelled the prompt: exits like an interrupt, and parallel callers are told the same."""
+
+
+def describe(serial: str, profile: str | None, role: str | None, no_role: bool = False) -> str:
+    """What a prompt asks for: the device, and the profile and role the code is for."""
+    context = [f"profile {profile}"] if profile else []
+    if no_role:
+        context.append("no role")
+    elif role:
+        parts = role.split(":")
+        if role.startswith("arn:") and len(parts) == 6:
+            context.append(f"role {parts[5].split('/')[-1]} in {parts[4]}")
+        else:
+            context.append(f"role {role}")
+    return f"MFA code for {serial}" + (f" ({', '.join(context)})" if context else "")
+
+
+def check_name(name: str, where: str, error) -> str:
+    name = name.strip().lower()
+    if name not in DRIVERS:
+        raise error(f"unknown MFA prompt {name!r} in {where}", "use one of: " + ", ".join(DRIVERS))
+    return name
+
+
+def has_display(env=os.environ, platform: str = sys.platform) -> bool:
+    if platform == "darwin":
+        return True  # a logged-in macOS user always has the window server
+    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+def dialog_program(env=os.environ, platform: str = sys.platform) -> tuple[str | None, str]:
+    """The dialog program `auto` uses here and why, or None and why none."""
+    if platform == "darwin":
+        if shutil.which("osascript", path=env.get("PATH")):
+            return "osascript", "this is macOS"
+        return None, "osascript is not on PATH"
+    if not has_display(env, platform):
+        return None, "no display to show a dialog on (DISPLAY and WAYLAND_DISPLAY are unset)"
+    order = ["zenity", "kdialog"]
+    if "KDE" in env.get("XDG_CURRENT_DESKTOP", "").upper():
+        order.reverse()
+    for program in order:
+        if shutil.which(program, path=env.get("PATH")):
+            return program, f"there is a display ({_display(env)}) and {program} is installed"
+    return None, f"there is a display ({_display(env)}) but neither zenity nor kdialog is installed"
+
+
+def _display(env) -> str:
+    return f"DISPLAY={env['DISPLAY']}" if env.get("DISPLAY") else f"WAYLAND_DISPLAY={env.get('WAYLAND_DISPLAY')}"
+
+
+def auto_choice(has_terminal: bool, env=os.environ, platform: str = sys.platform) -> tuple[str | None, str]:
+    """The driver `auto` picks and why; None, and why, when nothing can ask."""
+    if has_terminal:
+        return "terminal", "there is a controlling terminal"
+    program, why = dialog_program(env, platform)
+    if program:
+        return program, f"there is no terminal, but {why}"
+    if why.startswith("no display"):
+        return None, "there is no terminal to ask on and no display to show a dialog on"
+    return None, f"there is no terminal to ask on and {why}"
+
+
+def nothing_can_ask(why: str) -> MfaError:
+    return MfaError(
+        f"an MFA code is needed but {why}",
+        "pass --code, set mfa_process to a command that prints the code, or choose a prompt with mfa_prompt",
+    )
+
+
+# -- dialogs ------------------------------------------------------------------------------------
+
+
+def dialog_argv(program: str, text: str, seconds: int) -> list[str]:
+    """The command line that shows `text` and prints the code typed into it."""
+    if program == "zenity":
+        return [
+            "zenity", "--entry", f"--title={TITLE}", f"--text={_markup_escaped(text)}",
+            f"--timeout={seconds}", "--width=480",
+        ]  # fmt: skip
+    if program == "kdialog":
+        return ["kdialog", "--title", TITLE, "--inputbox", text, ""]
+    # AppleScript gets the text as an argument: nothing in it can end a string literal.
+    script = [
+        "on run argv",
+        'display dialog (item 1 of argv) default answer "" with title (item 2 of argv) '
+        "giving up after (item 3 of argv as integer)",
+        "if gave up of result then error number 124",
+        "return text returned of result",
+        "end run",
+    ]
+    argv = ["osascript"]
+    for line in script:
+        argv += ["-e", line]
+    return argv + [text, TITLE, str(seconds)]
+
+
+def _markup_escaped(text: str) -> str:
+    """zenity reads --text as Pango markup: a profile named a<b&c must show as typed."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def ask_dialog(program: str, text: str, timeout: float | None) -> str:
+    """One answer typed into a dialog; Cancelled when the user cancels, MfaError when it times out."""
+    seconds = max(int(timeout if timeout is not None else DIALOG_TIMEOUT), 1)
+    argv = dialog_argv(program, text, seconds)
+    try:
+        done = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 2,  # kdialog has no timeout of its own
+        )
+    except FileNotFoundError:
+        raise MfaError(f"mfa_prompt is {program} but {program} is not installed", f"install {program}, or use auto")
+    except subprocess.TimeoutExpired:
+        done = None
+    if done is None or _timed_out(program, done):
+        raise MfaError(
+            f"no MFA code was typed into the {program} dialog within {seconds} s",
+            "run 'terraform-session-token exec -- ...' or the classic flow first, or set mfa_process",
+        )
+    if done.returncode == 0:
+        return done.stdout.strip()
+    if _cancelled(program, done):
+        raise Cancelled(f"the {program} dialog asking for the MFA code was cancelled; nothing was written")
+    last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+    raise MfaError(f"the {program} dialog failed: {last[:200]}", "check the display, or pass --code")
+
+
+def _timed_out(program: str, done) -> bool:
+    if program == "zenity":
+        return done.returncode == 5
+    if program == "osascript":
+        return "(124)" in done.stderr
+    return False
+
+
+def _cancelled(program: str, done) -> bool:
+    if program == "osascript":
+        return "(-128)" in done.stderr  # "User canceled."
+    return done.returncode == 1
+
+
+def notify(text: str, env=os.environ) -> None:
+    """A desktop notification, where one can be shown (ykman's touch request with no terminal)."""
+    if not has_display(env) or not shutil.which("notify-send", path=env.get("PATH")):
+        return
+    try:
+        subprocess.run(
+            ["notify-send", "--app-name", TITLE, TITLE, text],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        pass  # a notification is a courtesy
+
+
+# -- ykman ---------------------------------------------------------------------------------------
+
+
+def ykman_argv(serial: str, account: str | None, device: str | None) -> list[str]:
+    """ykman [--device SERIAL] oath accounts code --single QUERY; QUERY defaults to the MFA
+    device's name (arn:aws:iam::123456789012:mfa/alice: alice)."""
+    query = account or serial.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    return ["ykman", *(["--device", device] if device else []), "oath", "accounts", "code", "--single", query]
