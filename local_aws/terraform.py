@@ -63,8 +63,9 @@ def _block(pairs: list[tuple[str, str]], indent: str) -> str:
     return "".join(f"{indent}{k.ljust(width)} = {v}\n" for k, v in pairs)
 
 
-def stack(version: str, endpoint: str, profile: str | None, state_key: str = STATE_KEY) -> str:
-    """main.tf: the README's S3 backend (encrypted, locked) and a terraform_remote_state.
+def stack(version: str, endpoint: str, profile: str | None, state_key: str = STATE_KEY, remote_states: int = 1) -> str:
+    """main.tf: the README's S3 backend (encrypted, locked) and `remote_states` terraform_remote_state
+    data sources (Terraform reads them in parallel, each with credentials of its own).
 
     `profile` None means no profile at all: the credentials come from the environment
     (exec's credential endpoint).
@@ -83,20 +84,27 @@ def stack(version: str, endpoint: str, profile: str | None, state_key: str = STA
     local += [("skip_metadata_api_check", "true")]
     backend = where + [("key", f'"{state_key}"')] + region + [("encrypt", "true")] + lock + who + local
     remote = where + [("key", f'"{NETWORK_KEY}"')] + region + who + local
-    return (
-        "terraform {\n"
-        '  backend "s3" {\n' + _block(backend, "    ") + "  }\n}\n\n"
-        'data "terraform_remote_state" "network" {\n'
+    names = ["network"] + [f"network_{n}" for n in range(2, remote_states + 1)]
+    data = "".join(
+        f'data "terraform_remote_state" "{name}" {{\n'
         '  backend = "s3"\n\n'
         "  config = {\n" + _block(remote, "    ") + "  }\n}\n\n"
-        'output "vpc_id" {\n  value = data.terraform_remote_state.network.outputs.vpc_id\n}\n'
+        for name in names
     )
+    outputs = "\n".join(
+        f'output "{"vpc_id" if name == "network" else f"vpc_id_{name}"}" {{\n'
+        f"  value = data.terraform_remote_state.{name}.outputs.vpc_id\n}}\n"
+        for name in names
+    )
+    return 'terraform {\n  backend "s3" {\n' + _block(backend, "    ") + "  }\n}\n\n" + data + outputs
 
 
-def prepare(aws, directory: Path, version: str, profile: str | None, state_key: str = STATE_KEY) -> Path:
+def prepare(
+    aws, directory: Path, version: str, profile: str | None, state_key: str = STATE_KEY, remote_states: int = 1
+) -> Path:
     """Bucket, lock table and the other stack's state on the local AWS; main.tf in `directory`."""
     aws.create_state_backend(BUCKET, TABLE)
     aws.put_object(BUCKET, NETWORK_KEY, NETWORK_STATE)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "main.tf").write_text(stack(version, aws.endpoint, profile, state_key))
+    (directory / "main.tf").write_text(stack(version, aws.endpoint, profile, state_key, remote_states))
     return directory

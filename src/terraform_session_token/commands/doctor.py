@@ -6,7 +6,7 @@ import json
 import os
 import stat
 
-from ..errors import ToolError
+from ..errors import ToolError, terminal_safe
 from ..profiles import ENDPOINT_VARS, AwsFiles
 from ..sessions import Session, describe_left, utcnow
 
@@ -140,9 +140,11 @@ def check_long_runs(report: Report, files: AwsFiles, settings) -> None:
         refreshes = f"refreshed without a code for the MFA session's {_span(settings.mfa_session_duration)}"
     elif settings.mfa_process:
         refreshes = "refreshed with a code from mfa_process, for any length"
+    elif settings.mfa_prompt == "ykman":
+        refreshes = "refreshed with a code from the YubiKey (ykman), for any length"
     else:
-        refreshes = f"refreshed with a new MFA code, asked at the terminal, every {_span(duration)}"
-    needs_codes = not (settings.mfa_session or settings.mfa_process)
+        refreshes = f"refreshed with a new MFA code, asked by the MFA prompt, every {_span(duration)}"
+    needs_codes = not (settings.mfa_session or settings.mfa_process or settings.mfa_prompt == "ykman")
     if conf.get("credential_process"):
         if needs_codes:
             report.warn(
@@ -161,6 +163,45 @@ def check_long_runs(report: Report, files: AwsFiles, settings) -> None:
         report.ok(f"with 'exec -p {settings.profile} -- terraform ...' instead, credentials are {refreshes}")
     else:
         report.ok(f"with 'exec -p {settings.profile} -- terraform ...' credentials are {refreshes}")
+
+
+def check_prompt(report: Report, settings) -> None:
+    """Who asks for a code: mfa_process, the driver chosen, or what `auto` picks here and now."""
+    import shutil
+
+    from .. import mfa, prompts
+
+    if settings.mfa_process:
+        report.ok(f"MFA codes come from mfa_process: {terminal_safe(settings.mfa_process)}")
+        return
+    prompter = mfa.Prompter(use_tty=True)
+    has_terminal = prompter.available
+    prompter.close()
+    driver = settings.mfa_prompt
+    if driver == "auto":
+        picked, why = prompts.auto_choice(has_terminal)
+        if picked:
+            report.ok(f"MFA prompt: auto picks {picked} now, because {why}")
+        else:
+            report.warn(
+                f"MFA prompt: auto has nothing to ask with now: {why}",
+                "pass --code, set mfa_process, or choose a prompt with mfa_prompt (see 'When there is no terminal')",
+            )
+        return
+    origin = settings.origins.get("mfa_prompt", "")
+    where = {"flag": "--prompt"}.get(origin, origin.replace("config ", "").replace("env ", ""))
+    if driver == "terminal":
+        missing = None if has_terminal else "there is no terminal here"
+    elif not shutil.which(driver):
+        missing = f"{driver} is not installed"
+    elif driver in ("zenity", "kdialog") and not prompts.has_display():
+        missing = "there is no display here (DISPLAY and WAYLAND_DISPLAY are unset)"
+    else:
+        missing = None
+    if missing:
+        report.warn(f"MFA prompt: {driver} (from {where}), but {missing}", "use mfa_prompt = auto, or install it")
+    else:
+        report.ok(f"MFA prompt: {driver} (from {where})")
 
 
 def check_console(report: Report, files: AwsFiles, settings) -> None:
@@ -278,6 +319,7 @@ def run(args) -> int:
     check_files(report, files, settings)
     check_source_keys(report, files, settings)
     check_long_runs(report, files, settings)
+    check_prompt(report, settings)
     check_console(report, files, settings)
     if not args.offline:
         check_aws(report, files, settings)
