@@ -120,13 +120,14 @@ class Ask:
 
 
 def _terminal_streams():
-    """The controlling terminal as (stdin, stderr) for a code command, or (DEVNULL, None)."""
+    """The controlling terminal as (stdin, stderr) for a code command; with none, no input and its
+    messages kept for the error line (under an SDK our stderr is not the user's to fill)."""
     import subprocess
 
     try:
         fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError:
-        return subprocess.DEVNULL, None
+        return subprocess.DEVNULL, subprocess.PIPE
     return fd, fd
 
 
@@ -157,7 +158,9 @@ def code_from_process(command, timeout: float | None = None, name: str = "mfa_pr
         if isinstance(stdin, int) and stdin >= 0:
             os.close(stdin)
     if done.returncode != 0:
-        raise MfaError(f"{name} failed with exit code {done.returncode}", f"run it by hand: {shown}")
+        said = (done.stderr or "").strip().splitlines()
+        why = f": {said[-1][:200]}" if said else ""
+        raise MfaError(f"{name} failed with exit code {done.returncode}{why}", f"run it by hand: {shown}")
     codes = [line.strip() for line in done.stdout.splitlines() if CODE.fullmatch(line.strip())]
     if not codes:
         raise MfaError(f"{name} printed no 6-digit code", f"run it by hand: {shown}")
