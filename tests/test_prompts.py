@@ -371,3 +371,22 @@ def test_doctor_names_the_driver_auto_picks_and_why(home, local_aws, display, tm
     assert "MFA prompt: auto has nothing to ask with now: there is no terminal to ask on and no display" in without
     forced = doctor({**home.env, "TERRAFORM_SESSION_TOKEN_PROMPT": "kdialog", "PATH": "/usr/bin:/bin"})
     assert "MFA prompt: kdialog (from TERRAFORM_SESSION_TOKEN_PROMPT), but kdialog is not installed" in forced
+
+
+def test_ctrl_c_at_the_terminal_prompt_is_remembered_for_the_callers_waiting_behind_it(home, local_aws, tmp_path):
+    role_profile(home, "both")
+    proc, master = _pty_caller([TOOL, "credential-process", "-p", "both"], home.env)
+    read_until(master, b"(profile both, role TerraformRole in")
+    # Another caller with no terminal and no display: on its own it would fail with another line.
+    waiting = detached([TOOL, "credential-process", "-p", "both"], home.env)
+    wait_until_waiting_on([waiting], home.cache / "both.lock")
+    os.write(master, b"\x03")
+    proc.communicate(timeout=30)
+    shown = read_until(master, b"written", timeout=5).decode()
+    os.close(master)
+    _, err = waiting.communicate(timeout=10)
+    assert proc.returncode == 130 and waiting.returncode == 130, (shown, err)
+    line = "terraform-session-token: error: the MFA prompt was interrupted; nothing was written"
+    assert err == line + "\n"
+    assert f"^C\r\n{line}\r\n" in shown, "the same line, on a line of its own, at the terminal"
+    assert not (home.cache / "both.json").exists()

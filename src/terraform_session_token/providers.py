@@ -83,8 +83,11 @@ class Request:
             sessions.remember_cancel(serial, error.message)
             raise
         except KeyboardInterrupt:
-            sessions.remember_cancel(serial, "the MFA prompt was interrupted; nothing was written")
-            raise
+            line = "the MFA prompt was interrupted; nothing was written"
+            sessions.remember_cancel(serial, line)
+            with contextlib.suppress(OSError, ValueError):
+                self.prompter.say("")  # the cursor is after the prompt: the error gets a line of its own
+            raise prompts.Cancelled(line) from None
 
     def lock(self, path: str):
         """The lock that makes parallel callers share one refresh, waited on within the deadline."""
