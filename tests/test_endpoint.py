@@ -258,5 +258,5 @@ def test_doctor_names_the_mode_and_how_long_an_apply_survives(home):
     assert "mode: classic credentials file" in result.stdout and "an apply must end before the session does" in (
         result.stdout
     )
-    assert "refreshed with a new MFA code, asked at the terminal, every 1 h 00 min" in result.stdout
+    assert "refreshed with a new MFA code, asked by the MFA prompt, every 1 h 00 min" in result.stdout
     assert "credentials are a code" not in result.stdout
