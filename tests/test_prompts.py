@@ -390,3 +390,24 @@ def test_ctrl_c_at_the_terminal_prompt_is_remembered_for_the_callers_waiting_beh
     assert err == line + "\n"
     assert f"^C\r\n{line}\r\n" in shown, "the same line, on a line of its own, at the terminal"
     assert not (home.cache / "both.json").exists()
+
+
+def test_ykman_with_no_terminal_asks_for_the_touch_in_a_desktop_notification(home, local_aws, tmp_path):
+    code_file = tmp_path / "code"
+    bindir, log = logged(tmp_path, "ykman", body=f'cat "{code_file}"\n')
+    _, notes = logged(tmp_path, "notify-send", body="exit 0\n")
+    role_profile(home, "touch", "mfa_prompt = ykman")
+    code_file.write_text(home.code() + "\n")
+    path = f"{bindir}{os.pathsep}{tmp_path / 'bin-notify-send'}{os.pathsep}{home.env['PATH']}"
+    result = subprocess.run(
+        [TOOL, "credential-process", "-p", "touch"],
+        env={**home.env, "PATH": path, "DISPLAY": ":0"},
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    assert result.returncode == 0, result.stderr
+    [note] = calls(notes)
+    assert note[:3] == ["--app-name", "terraform-session-token", "terraform-session-token"]
+    assert "(profile touch, role TerraformRole" in note[3] and "touch it" in note[3]
