@@ -21,7 +21,7 @@ from moto.iam.models import iam_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import dynamodb, federation, iam, s3, sts
+from . import dynamodb, federation, iam, s3, signin, sts
 from .iam import trust_policy
 from .model import ACCOUNT, OTHER_ACCOUNT, REGION, USER_NUMBERS, Fault, Identity, Principal, param, respond
 
@@ -44,6 +44,7 @@ class Rules:
         self.faults: list[tuple[int, str, str, str | None]] = []
         self.admin = None  # set by LocalAws: handles /_local_aws/ requests
         self.federation = federation.Federation(self)
+        self.signin = signin.SignInService(self)
         # A lying endpoint: these values replace the credentials of the next AssumeRole answers.
         self.credential_override: dict[str, str] = {}
 
@@ -71,6 +72,8 @@ class Rules:
             return self.admin(environ, start_response)
         if path in federation.PATHS or path.startswith(federation.CONSOLE_PREFIX):
             return self.federation(environ, start_response)
+        if path == signin.PATH and not environ.get("HTTP_AUTHORIZATION"):
+            return self.signin(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         auth = environ.get("HTTP_AUTHORIZATION", "")
@@ -256,6 +259,18 @@ class LocalAws:
     def sign_ins(self) -> list:
         """Every console sign-in through the federation endpoint (who, where to, for how long)."""
         return list(self.rules.federation.sign_ins)
+
+    def write_login_cache(self, identity: Identity, home, session_name: str, **kwargs) -> signin.LoginSession:
+        """What `aws login` leaves in `home`/.aws/login/cache for `session_name` (see signin.py)."""
+        from pathlib import Path
+
+        return self.rules.signin.write_login_cache(
+            identity, Path(home) / ".aws" / "login" / "cache", session_name, **kwargs
+        )
+
+    def login_refreshes(self) -> list[dict]:
+        """Every login token refresh served: the session's ARN, the old and the new access key."""
+        return list(self.rules.signin.refreshes)
 
     def inject_fault(self, status: int, code: str, message: str, action: str | None = None) -> None:
         """Make the next request (of `action`, when given) fail with this AWS error."""
