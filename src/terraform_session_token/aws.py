@@ -22,6 +22,7 @@ from .errors import (
     AwsError,
     ConfigError,
     CredentialsError,
+    ExtraMissing,
     MfaError,
     MfaSessionRejected,
     NetworkError,
@@ -32,7 +33,9 @@ from .errors import (
 from .profiles import Settings
 from .sessions import Session
 
-SERVICES = ("sts", "iam")
+# sts and iam for the tool's own calls; signin, sso and sso-oidc for botocore's credential
+# providers of a source profile (aws login, IAM Identity Center), which call services of their own.
+SERVICES = ("sts", "iam", "signin", "sso", "sso-oidc")
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 15
 DEADLINE = 30.0  # seconds for one AWS call, retries included
@@ -109,6 +112,30 @@ class Aws:
             self.session.set_credentials(keys.access_key_id, keys.secret_access_key)
             self.source_label = f"profile [{self.settings.source_profile}] (keys in the OS keyring)"
 
+    def _freeze_login_credentials(self) -> None:
+        """An `aws login` source: botocore reads its cache and, when the access token has (almost)
+        run out, refreshes it, which rotates the refresh token and rewrites the cache. Under one lock
+        of ours, so that parallel runs refresh it once; the credentials it gives are then used as
+        they are for this run's calls (a run takes seconds; they last at least five minutes)."""
+        from . import sessions
+
+        self.source_label = f"the aws login session of profile [{self.settings.source_profile}]"
+        with storage.locked(sessions.lock_file("login--" + self.settings.login_session)):
+            try:
+                creds = self.session.get_credentials()
+                frozen = creds.get_frozen_credentials() if creds is not None else None
+            except botocore.exceptions.BotoCoreError as e:
+                raise translate(e, self.settings) from None
+            except botocore.exceptions.ClientError as e:
+                code = e.response.get("Error", {}).get("Code", "")
+                raise CredentialsError(
+                    f"AWS refused to refresh the aws login session of source profile "
+                    f"[{self.settings.source_profile}] ({code})",
+                    f"run: aws login --profile {self.settings.source_profile}",
+                ) from None
+        if frozen is not None:
+            self.session.set_credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
     def client(self, service: str, credentials=None, attempts: int = 3):
         """A client signing with the source, or with `credentials` (a Session or long-term Keys)."""
         if credentials is None and not self._source_checked:
@@ -144,6 +171,8 @@ class Aws:
         """The source keys are there (loaded from the keyring if kept there), checked once."""
         self._load_source_keys()
         self._source_checked = True
+        if self.settings.login_session:
+            self._freeze_login_credentials()
         try:
             creds = self.session.get_credentials()
         except botocore.exceptions.BotoCoreError as e:
@@ -440,6 +469,14 @@ def translate(error: Exception, settings: Settings, operation: str = "") -> Tool
                 "pass --serial and a full role ARN with --role, or grant it (see: terraform-session-token policy)",
             )
         return AwsError(f"AWS refused {operation or 'the request'}: {code}: {message}".rstrip(": "), "")
+    login_error = getattr(e, "LoginError", None)
+    if login_error is not None and isinstance(error, login_error):
+        return _login_failure(error, settings)
+    if isinstance(error, e.MissingDependencyException):
+        return ExtraMissing(
+            f"the source profile [{source}] needs an optional extra: {error}",
+            "pip install 'terraform-session-token[login]' (it brings botocore[crt])",
+        )
     if isinstance(error, e.ProfileNotFound):
         return CredentialsError(
             f"source profile [{source}] not found in the credentials or config file",
@@ -474,3 +511,22 @@ def translate(error: Exception, settings: Settings, operation: str = "") -> Tool
     if isinstance(error, e.ParamValidationError):
         return UsageError(f"invalid request: {error}".replace("\n", " "), "check the flags")
     return AwsError(f"{type(error).__name__}: {error}", "run again with --debug for details")
+
+
+def _login_failure(error, settings: Settings) -> ToolError:
+    """botocore's aws login errors as one line each: never the token, always what to run."""
+    e = botocore.exceptions
+    source = settings.source_profile
+    again = f"run: aws login --profile {source}"
+    if isinstance(error, e.LoginRefreshRequired):
+        return CredentialsError(
+            f"the aws login session of source profile [{source}] has expired, or its password or MFA changed", again
+        )
+    if isinstance(error, e.LoginInsufficientPermissions):
+        return CredentialsError(
+            f"the aws login session of source profile [{source}] may not be refreshed (signin:CreateOAuth2Token)",
+            "attach the SignInLocalDevelopmentAccess managed policy to the user (see: terraform-session-token policy)",
+        )
+    if isinstance(error, e.LoginTokenLoadError):
+        return CredentialsError(f"no usable aws login session for source profile [{source}]", again)
+    return CredentialsError(f"the aws login session of source profile [{source}] could not be refreshed", again)

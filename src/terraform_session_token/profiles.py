@@ -9,7 +9,7 @@ import os
 import re
 
 from . import inifile, options, storage
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, ExtraMissing, UsageError
 from .options import OWN_ROLE_KEY, OWN_SOURCE_KEY  # noqa: F401 - other modules import them from here
 
 DEFAULT_PROFILE = "terraform_session"
@@ -175,6 +175,7 @@ class Settings:
         self.sts_regional_endpoints: str | None = None
         self.mfa_process: str | None = None
         self.mfa_prompt = "auto"
+        self.login_session: str | None = None  # the source profile is an `aws login` session
         self.ykman_oath_account: str | None = None
         self.ykman_device: str | None = None
         self.mfa_session = False
@@ -184,6 +185,37 @@ class Settings:
         self.min_left: int | None = None  # --min-left: what a long run needs, in seconds
         self.aws_style_role = False  # the config section has role_arn + source_profile
         self.origins: dict[str, str] = {}
+
+    def _check_login_source(self, duration: int) -> None:
+        """What an `aws login` source can't do, refused before any prompt or call: its credentials
+        are temporary, and GetSessionToken takes only an IAM user's long-term keys."""
+        source = f"[{self.source_profile}] is an aws login session"
+        if self.no_role or self.mfa_session:
+            what = "--no-role" if self.no_role else "mfa_session"
+            raise UsageError(
+                f"{what} needs GetSessionToken, which AWS takes only with long-term keys, and the source {source}",
+                "drop it: the login session already lasts up to 12 h without a new code"
+                if self.mfa_session
+                else "use a role with the login source, or a source profile with long-term keys",
+            )
+        if duration > ROLE_CHAINING_LIMIT:
+            raise UsageError(
+                f"duration {duration} s is not possible with the source {source}: a role assumed with "
+                "session credentials lasts 1 hour at most",
+                f"use -d {ROLE_CHAINING_LIMIT} or less (refreshes need no code while the login lasts)",
+            )
+
+    def check_login_extra(self) -> None:
+        """botocore signs the login session's refresh (DPoP) with awscrt: without it, say so first."""
+        if not self.login_session:
+            return
+        try:
+            import awscrt.crypto  # noqa: F401
+        except ImportError:
+            raise ExtraMissing(
+                f"the source profile [{self.source_profile}] is an aws login session, which needs botocore's crt extra",
+                "pip install 'terraform-session-token[login]'",
+            ) from None
 
     @property
     def role_arn(self) -> str | None:
@@ -207,6 +239,8 @@ class Settings:
                 f"the refresh margin ({self.refresh_margin} s) is not shorter than the session ({duration} s)",
                 "use a smaller --margin or session_refresh_margin",
             )
+        if self.login_session:
+            self._check_login_source(duration)
         if self.mfa_session and not self.no_role and duration > ROLE_CHAINING_LIMIT:
             raise UsageError(
                 f"duration {duration} s is not possible with mfa_session: AWS caps a role "
@@ -303,6 +337,7 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
             s.mfa_prompt = prompts.check_name(prompt, where, ConfigError)
         else:
             s.mfa_prompt = prompts.check_name(prompt, "--prompt" if origin == "flag" else prompts.ENV, UsageError)
+    s.login_session = files.config_for(s.source_profile).get("login_session") or None
     s.ykman_oath_account = pick("ykman_oath_account")
     s.ykman_device = pick("ykman_device")
     s.mfa_session = _bool(str(pick("mfa_session")))
@@ -363,6 +398,8 @@ def session_name_for(settings: Settings, serial: str) -> str:
     """RoleSessionName: configured, else the MFA serial's user name (auditable in CloudTrail)."""
     if settings.session_name:
         name = settings.session_name
+    elif not serial and settings.login_session:
+        name = settings.login_session.rsplit("/", 1)[-1].rsplit(":", 1)[-1]  # arn:...:user/alice: alice
     else:
         m = SERIAL.fullmatch(serial or "")
         name = m.group(3).split("/")[-1] if m else os.environ.get("USER", "terraform")

@@ -98,6 +98,7 @@ def from_sts(request: Request) -> Session:
     """A new session from AWS: at most ListMFADevices + GetRole + one STS call."""
     settings = request.settings
     duration = settings.effective_duration()  # validated before any network call
+    settings.check_login_extra()
     loading = _import_aws_in_background()
     early_code = None
     if _nothing_to_discover(request):
@@ -112,7 +113,9 @@ def from_sts(request: Request) -> Session:
         # are no profile: remembering [default] for them would break the next run.
         request.remembered[OWN_SOURCE_KEY] = settings.source_profile
     serial = settings.mfa_serial
-    if not serial:
+    if not serial and settings.login_session:
+        pass  # the browser sign-in had the MFA: no code unless the profile names a device
+    elif not serial:
         devices = aws.list_mfa_devices()
         if not devices:
             raise MfaError(
@@ -148,7 +151,17 @@ def from_sts(request: Request) -> Session:
             session = aws.assume_role(role_arn, name, duration, credentials=mfa_session)
         session.chained = True
         return session
-    session = aws.assume_role(role_arn, name, duration, serial, early_code or request.code(serial))
+    if not serial:
+        try:
+            session = aws.assume_role(role_arn, name, duration)
+        except RoleError as error:
+            raise RoleError(
+                f"AWS refused {role_arn.split('/')[-1]} to the aws login session of [{settings.source_profile}]",
+                f"if the role's trust policy requires MFA, set mfa_serial = YOUR_MFA_ARN in "
+                f"[profile {settings.profile}] and a code will be asked; else {error.hint}",
+            ) from None
+    else:
+        session = aws.assume_role(role_arn, name, duration, serial, early_code or request.code(serial))
     session.chained = False
     return session
 
@@ -291,8 +304,8 @@ def _record_fast(request: Request, cached: Session, locked: bool = False) -> Non
 
 
 def source_account(settings: Settings) -> str | None:
-    """The source user's account, as its MFA device's ARN names it (None when not known)."""
-    parts = (settings.mfa_serial or "").split(":")
+    """The source user's account, as its MFA device's (or login session's) ARN names it (None when not known)."""
+    parts = (settings.mfa_serial or settings.login_session or "").split(":")
     return parts[4] if len(parts) == 6 and parts[0] == "arn" and parts[4].isdigit() else None
 
 

@@ -1,0 +1,215 @@
+"""`aws login` as the source identity: botocore's login provider (with its crt extra) against the
+local sign-in service, which checks DPoP proofs and rotates refresh tokens as AWS does."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.error
+import urllib.request
+
+import pytest
+from conftest import TOOL, assert_one_line_failure, blocking
+
+from local_aws import ACCOUNT, terraform
+
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/TerraformRole"
+SOURCE = "dev-login"
+
+
+def login_source(home, local_aws, **kwargs):
+    """[profile dev-login] as `aws login` leaves it, its cache file, and a session profile on it."""
+    home.credentials.unlink()  # no long-term keys anywhere: the point of aws login
+    home.config.write_text(
+        f"[profile {SOURCE}]\nlogin_session = {home.identity.arn}\nregion = us-east-1\n\n"
+        f"[profile tf]\nsession_role_arn = {ROLE}\nsession_source_profile = {SOURCE}\n"
+        f"credential_process = {TOOL} credential-process -p tf\n"
+    )
+    return local_aws.write_login_cache(home.identity, home.root, home.identity.arn, **kwargs)
+
+
+def cache_file(home):
+    [path] = (home.root / ".aws" / "login" / "cache").iterdir()
+    return path
+
+
+def refreshes(home, local_aws) -> list[dict]:
+    """The refreshes of this test's login session (the local AWS serves a whole module)."""
+    return [r for r in local_aws.login_refreshes() if r["arn"] == home.identity.arn]
+
+
+def assume_role_keys(local_aws) -> list[str]:
+    return [r["key"] for r in local_aws.requests() if r["action"] == "AssumeRole"]
+
+
+def test_a_valid_login_signs_the_role_request_with_no_code_and_no_refresh(home, local_aws):
+    login = login_source(home, local_aws)
+    local_aws.reset_requests()
+    result = home.run("credential-process", "-p", "tf")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")
+    assert assume_role_keys(local_aws) == [login.issued[0]]
+    assert refreshes(home, local_aws) == []
+    assert "ListMFADevices" not in local_aws.actions()
+
+
+def test_an_expired_access_token_is_refreshed_once_and_the_cache_rotated(home, local_aws):
+    login = login_source(home, local_aws, expired=True)
+    first_refresh_token = login.refresh_token
+    local_aws.reset_requests()
+    result = home.run("credential-process", "-p", "tf")
+    assert result.returncode == 0, result.stderr
+    [refresh] = refreshes(home, local_aws)
+    assert refresh["old"] == login.issued[0] and refresh["new"] == login.issued[1]
+    assert assume_role_keys(local_aws) == [login.issued[1]], "signed by the refreshed access key"
+    cached = json.loads(cache_file(home).read_text())
+    assert cached["refreshToken"] == login.refresh_token != first_refresh_token
+    assert cached["accessToken"]["accessKeyId"] == login.issued[1]
+    assert oct(cache_file(home).stat().st_mode & 0o777) == "0o600"
+    # Once refreshed, another session for another profile needs no refresh.
+    again = home.run("env", "-p", "tf2", "--source-profile", SOURCE, "--role", "TerraformRole")
+    assert again.returncode == 0, again.stderr
+    assert len(refreshes(home, local_aws)) == 1
+
+
+def test_sixteen_parallel_cold_callers_make_one_refresh_and_one_assume_role(home, local_aws):
+    login_source(home, local_aws, expired=True)
+    local_aws.reset_requests()
+    procs = [
+        subprocess.Popen(
+            [TOOL, "credential-process", "-p", "tf"],
+            env=home.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(16)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
+    assert len({json.loads(out)["AccessKeyId"] for out, _ in outputs}) == 1
+    assert len(refreshes(home, local_aws)) == 1
+    assert local_aws.actions().count("AssumeRole") == 1
+    assert local_aws.actions().count("CreateOAuth2Token") == 1
+
+
+def _token_request(endpoint: str, proof: str, refresh_token: str):
+    body = json.dumps(
+        {
+            "clientId": "arn:aws:signin:::devtools/same-device",
+            "grantType": "refresh_token",
+            "refreshToken": refresh_token,
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{endpoint}/v1/token", data=body, headers={"Content-Type": "application/json", "DPoP": proof}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_the_sign_in_service_refuses_a_replayed_proof_a_stale_token_and_a_proof_for_another_url(home, local_aws):
+    """So that no careless refresh can pass the tests: each rule the local sign-in applies, broken once."""
+    from botocore.credentials import LoginCredentialFetcher, _build_dpop_header
+
+    login = login_source(home, local_aws)
+    token = json.loads(cache_file(home).read_text())
+    key = LoginCredentialFetcher._load_private_key(token)
+    url = f"{local_aws.endpoint}/v1/token"
+    proof = _build_dpop_header(key, url)
+    status, answer = _token_request(local_aws.endpoint, proof, login.refresh_token)
+    assert status == 200 and answer["expiresIn"] == 900 and answer["refreshToken"] != token["refreshToken"]
+    # The same proof again, with the new (current) refresh token: a replay.
+    assert _token_request(local_aws.endpoint, proof, answer["refreshToken"]) == (
+        400,
+        {"error": "invalid_request", "message": "Invalid DPoP proof: jti was used before"},
+    )
+    # A fresh proof with the refresh token that was just rotated out.
+    status, stale = _token_request(local_aws.endpoint, _build_dpop_header(key, url), token["refreshToken"])
+    assert (status, stale["error"]) == (400, "invalid_grant")
+    # A proof made for another URL.
+    status, other = _token_request(local_aws.endpoint, _build_dpop_header(key, url + "x"), answer["refreshToken"])
+    assert (status, other["error"]) == (400, "invalid_request") and "htu" in other["message"]
+    # A proof signed by another key than the session's.
+    from awscrt.crypto import EC, ECType
+
+    stranger = EC.new_generate(ECType.P_256)
+    status, foreign = _token_request(local_aws.endpoint, _build_dpop_header(stranger, url), answer["refreshToken"])
+    assert (status, foreign["error"]) == (400, "invalid_grant")
+
+
+@pytest.mark.parametrize("refusal", ["TOKEN_EXPIRED", "USER_CREDENTIALS_CHANGED"])
+def test_a_login_aws_no_longer_refreshes_is_one_line_naming_aws_login(home, local_aws, refusal):
+    login = login_source(home, local_aws, expired=True)
+    login.refuse = refusal
+    secrets = json.loads(cache_file(home).read_text())
+    local_aws.reset_requests()
+    result = home.run("credential-process", "-p", "tf")
+    assert_one_line_failure(
+        result, 5, "aws login session of source profile [dev-login]", "run: aws login --profile dev-login"
+    )
+    for secret in (secrets["refreshToken"], secrets["accessToken"]["secretAccessKey"], secrets["dpopKey"][40:80]):
+        assert secret not in result.stderr + result.stdout
+    assert "AssumeRole" not in local_aws.actions()
+
+
+def test_without_the_crt_extra_it_says_what_to_install_before_any_call(home, local_aws, tmp_path):
+    login_source(home, local_aws, expired=True)
+    local_aws.reset_requests()
+    result = home.run("credential-process", "-p", "tf", env=blocking(tmp_path, "awscrt"))
+    assert_one_line_failure(result, 11, "aws login session", "pip install 'terraform-session-token[login]'")
+    assert local_aws.actions() == []
+
+
+def test_mfa_session_and_long_durations_are_refused_before_any_call(home, local_aws):
+    login_source(home, local_aws)
+    local_aws.reset_requests()
+    result = home.run("credential-process", "-p", "tf", "--mfa-session")
+    assert_one_line_failure(result, 2, "mfa_session needs GetSessionToken", "long-term keys", "drop it")
+    longer = home.run("env", "-p", "tf", "-d", "7200")
+    assert_one_line_failure(longer, 2, "duration 7200 s is not possible", "aws login session")
+    assert local_aws.actions() == []
+
+
+def test_a_role_that_needs_mfa_from_a_login_without_it_says_to_set_mfa_serial(home, local_aws):
+    login_source(home, local_aws, mfa=False)
+    result = home.run("credential-process", "-p", "tf")
+    assert_one_line_failure(result, 7, "AWS refused TerraformRole to the aws login session", "set mfa_serial")
+    # With the device named, the code is asked and sent.
+    home.config.write_text(home.config.read_text() + f"mfa_serial = {home.identity.serial}\n")
+    result = home.run("credential-process", "-p", "tf", "--code", home.code())
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_classic_flow_writes_the_session_with_a_login_source(home, local_aws):
+    login = login_source(home, local_aws)
+    result = home.run("--source-profile", SOURCE, "--role", "TerraformRole")
+    assert result.returncode == 0, result.stderr
+    assert "Code" not in result.stdout
+    text = home.credentials.read_text()
+    assert "[terraform_session]" in text and "aws_session_token" in text
+    assert assume_role_keys(local_aws)[-1] == login.issued[0]
+
+
+@pytest.mark.parametrize("version", terraform.VERSIONS)
+def test_terraform_through_credential_process_with_a_login_source(home, local_aws, tmp_path, version):
+    login_source(home, local_aws, expired=True)
+    stack = terraform.prepare(local_aws, tmp_path / "stack", version, "tf", f"login-{version}/terraform.tfstate")
+    env = terraform.environment(home.env, tmp_path)
+    local_aws.reset_requests()
+    prefix = terraform.command(version)
+    for argv in (["init", "-no-color"], ["apply", "-auto-approve", "-no-color"]):
+        done = subprocess.run(
+            [*prefix, *argv], cwd=stack, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert 'vpc_id = "vpc-0123456789abcdef0"' in done.stdout
+    session_key = json.loads((home.cache / "tf.json").read_text())["AccessKeyId"]
+    data = [r for r in local_aws.requests() if r["service"] in ("s3", "dynamodb")]
+    assert data and {r["key"] for r in data} == {session_key}
+    assert local_aws.actions().count("AssumeRole") == 1
+    assert len(refreshes(home, local_aws)) == 1
