@@ -213,3 +213,60 @@ def test_terraform_through_credential_process_with_a_login_source(home, local_aw
     assert data and {r["key"] for r in data} == {session_key}
     assert local_aws.actions().count("AssumeRole") == 1
     assert len(refreshes(home, local_aws)) == 1
+
+
+def test_status_lists_the_login_source_with_its_access_token_expiry(home, local_aws):
+    login_source(home, local_aws)
+    result = home.run("status")
+    assert result.returncode == 0, result.stderr
+    assert "aws login sources" in result.stdout
+    line = next(line for line in result.stdout.splitlines() if line.startswith("[dev-login]"))
+    assert home.identity.arn in line and ("14 min" in line or "15 min" in line)
+    rows = json.loads(home.run("status", "--json").stdout)
+    [row] = [r for r in rows if r["where"] == "aws login cache"]
+    assert row["profile"] == SOURCE and 800 < row["seconds_left"] <= 900
+    cache_file(home).unlink()
+    gone = home.run("status")
+    assert "not signed in: run aws login --profile dev-login" in gone.stdout
+
+
+def test_doctor_checks_the_login_cache_and_the_extra_and_says_what_the_session_can_do(home, local_aws, tmp_path):
+    login_source(home, local_aws)
+    report = home.run("doctor", "-p", "tf")
+    assert "FAIL" not in report.stdout, report.stdout
+    assert "source [dev-login] is an aws login session" in report.stdout
+    assert "for up to 12 h after 'aws login'" in report.stdout
+    assert "without a code (the browser sign-in had your MFA)" in report.stdout
+    assert "crt extra is installed" in report.stdout
+    without = home.run("doctor", "--offline", "-p", "tf", env=blocking(tmp_path, "awscrt"))
+    assert (
+        "FAIL  the source profile [dev-login] is an aws login session, which needs botocore's crt extra"
+        in without.stdout
+    )
+    cache_file(home).unlink()
+    missing = home.run("doctor", "--offline", "-p", "tf")
+    assert "FAIL  source [dev-login] is an aws login session, but no login cache at" in missing.stdout
+    assert "run: aws login --profile dev-login" in missing.stdout
+
+
+def test_exec_and_console_work_from_a_login_source(home, local_aws):
+    login_source(home, local_aws, expired=True)
+    result = home.run(
+        "exec", "-p", "tf", "--", "sh", "-c", 'test -n "$AWS_CONTAINER_CREDENTIALS_FULL_URI" && echo served'
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "served"
+    console = home.run("console", "-p", "tf", "--print")
+    assert console.returncode == 0, console.stderr
+    # The local federation endpoint refuses a SessionDuration for a role assumed with session
+    # credentials, as AWS does: the sign-in token came, so none was sent.
+    assert "chained from an aws login session, so its console lasts at most 1 h" in console.stderr
+    assert console.stdout.startswith(local_aws.endpoint)
+    assert len(refreshes(home, local_aws)) == 1
+
+
+def test_policy_names_the_managed_policy_aws_login_needs(home):
+    result = home.run("policy", "--account", "123456789012", "--login")
+    assert "SignInLocalDevelopmentAccess" in result.stderr and "signin:CreateOAuth2Token" in result.stderr
+    hcl = home.run("policy", "--account", "123456789012", "--login", "--format", "hcl")
+    assert 'policy_arn = "arn:aws:iam::aws:policy/SignInLocalDevelopmentAccess"' in hcl.stdout

@@ -57,6 +57,24 @@ def _hcl_list(items: list[str]) -> str:
     return "[" + ", ".join(json.dumps(i).replace("${", "$${") for i in items) + "]"
 
 
+LOGIN_POLICY_ARN = "arn:aws:iam::aws:policy/SignInLocalDevelopmentAccess"
+LOGIN_NOTE = (
+    "for 'aws login' as the source (no long-term keys): also attach the AWS managed policy "
+    f"SignInLocalDevelopmentAccess ({LOGIN_POLICY_ARN}) to the users; it lets them sign in with "
+    "'aws login' and refresh that session (signin:CreateOAuth2Token)"
+)
+
+
+def login_hcl(group: str) -> str:
+    return f"""
+# 'aws login' as the source identity: sign-in from the command line, and its refresh.
+resource "aws_iam_group_policy_attachment" "sign_in_local_development" {{
+  group      = aws_iam_group.{group.lower()}.name
+  policy_arn = "{LOGIN_POLICY_ARN}"
+}}
+"""
+
+
 def as_hcl(account: str, role: str, group: str, max_mfa_age: int | None, document: str | None = None) -> str:
     """Current Terraform syntax: aws_iam_policy_document data sources, no 0.11 interpolation."""
     ident = "".join(c if c.isalnum() else "_" for c in role).lower()

@@ -162,7 +162,7 @@ def from_sts(request: Request) -> Session:
             ) from None
     else:
         session = aws.assume_role(role_arn, name, duration, serial, early_code or request.code(serial))
-    session.chained = False
+    session.chained = bool(settings.login_session)  # assumed with the login's session credentials
     return session
 
 

@@ -106,7 +106,8 @@ def run(args) -> int:
     override = _signin_override(settings)
     if args.destination and "://" in args.destination and not args.destination.startswith("https://"):
         raise UsageError(f"--destination {args.destination!r} is not an https console URL", "e.g. --destination s3")
-    chained_expected = settings.mfa_session
+    chained_expected = settings.mfa_session or bool(settings.login_session)
+    via = "an MFA session (mfa_session)" if settings.mfa_session else "an aws login session"
     if template and not args.print_url:
         from .. import browser
 
@@ -140,11 +141,10 @@ def run(args) -> int:
         lasts = min(session.seconds_left(), console.CHAINED_LIMIT)
         if wanted_duration:
             notes.append(
-                "the role is chained from an MFA session (mfa_session), so AWS gives its console at most 1 h: "
-                "console_duration was not sent"
+                f"the role is chained from {via}, so AWS gives its console at most 1 h: console_duration was not sent"
             )
         else:
-            notes.append("the role is chained from an MFA session (mfa_session), so its console lasts at most 1 h")
+            notes.append(f"the role is chained from {via}, so its console lasts at most 1 h")
     else:
         duration = wanted_duration or console.DEFAULT_CONSOLE_DURATION
         lasts = duration

@@ -8,7 +8,7 @@ import stat
 
 from ..errors import ToolError, terminal_safe
 from ..profiles import ENDPOINT_VARS, AwsFiles
-from ..sessions import Session, describe_left, utcnow
+from ..sessions import Session, describe_left, parse_time, utcnow
 
 MAX_SKEW = 300
 
@@ -204,6 +204,38 @@ def check_prompt(report: Report, settings) -> None:
         report.ok(f"MFA prompt: {driver} (from {where})")
 
 
+def check_login_source(report: Report, settings) -> None:
+    """An `aws login` source: the crt extra, the cache the AWS CLI keeps, and what such a session can do."""
+    from ..profiles import login_token_expiry
+
+    if not settings.login_session:
+        return
+    source = settings.source_profile
+    try:
+        settings.check_login_extra()
+        report.ok("botocore's crt extra is installed (it signs the login session's refresh)")
+    except ToolError as error:
+        report.fail(error.message, error.hint)
+    expires, where = login_token_expiry(settings.login_session)
+    if expires is None:
+        report.fail(f"source [{source}] is an aws login session, but {where}", f"run: aws login --profile {source}")
+        return
+    when = parse_time(expires)
+    left = (when - utcnow()).total_seconds() if when else 0
+    state = f"valid for {describe_left(left)}" if left > 0 else "expired: the next run refreshes it"
+    report.ok(
+        f"source [{source}] is an aws login session ({where}); its access token is {state}. The AWS CLI and "
+        "botocore refresh it every 15 min without a prompt, for up to 12 h after 'aws login'"
+    )
+    if settings.mfa_serial:
+        report.ok(f"with the login source a code is asked for {settings.mfa_serial} (mfa_serial is set)")
+    else:
+        report.ok(
+            "with the login source the role is asked for without a code (the browser sign-in had your MFA); "
+            "if the role's trust requires MFA and AWS refuses, set mfa_serial"
+        )
+
+
 def check_console(report: Report, files: AwsFiles, settings) -> None:
     """Whether `console` can sign in with this profile's sessions, and for how long."""
     if settings.no_role:
@@ -318,6 +350,7 @@ def run(args) -> int:
     report = Report()
     check_files(report, files, settings)
     check_source_keys(report, files, settings)
+    check_login_source(report, settings)
     check_long_runs(report, files, settings)
     check_prompt(report, settings)
     check_console(report, files, settings)

@@ -24,6 +24,11 @@ def add_arguments(parser) -> None:
         "into IAM as is; HCL: only the resources of that part)",
     )
     parser.add_argument("--max-mfa-age", type=int, metavar="SECONDS", help="also require MFA at most this old")
+    parser.add_argument(
+        "--login",
+        action="store_true",
+        help="the users sign in with 'aws login' (no long-term keys): also attach SignInLocalDevelopmentAccess",
+    )
 
 
 def run(args) -> int:
@@ -41,7 +46,10 @@ def run(args) -> int:
     if not re.fullmatch(r"[A-Za-z][\w+=,.@-]{0,127}", args.user_group):
         raise UsageError(f"invalid group name {args.user_group!r}", "letters, digits and + = , . @ _ - only")
     if args.format == "hcl":
-        print(policy.as_hcl(args.account, args.role, args.user_group, args.max_mfa_age, args.document), end="")
+        text = policy.as_hcl(args.account, args.role, args.user_group, args.max_mfa_age, args.document)
+        if args.login and args.document in (None, "group"):
+            text += policy.login_hcl(args.user_group)
+        print(text, end="")
         return 0
     documents = {
         "group": ("the users' group policy", policy.group_policy(args.account, args.role)),
@@ -54,4 +62,6 @@ def run(args) -> int:
             sys.stderr.flush()
         print(json.dumps(documents[name][1], indent=2))
         sys.stdout.flush()
+    if args.login:
+        print(f"\n# {policy.LOGIN_NOTE}", file=sys.stderr)
     return 0

@@ -10,6 +10,8 @@ from ..errors import terminal_safe
 from ..profiles import AwsFiles
 from ..sessions import Session, describe_left, format_time
 
+LOGIN = "aws login cache"
+
 
 def add_arguments(parser) -> None:
     parser.add_argument(
@@ -30,7 +32,26 @@ def collect(files: AwsFiles) -> list[dict]:
     for name in sessions.cached_names():
         kind = "MFA session cache" if name.startswith(sessions.MFA_PREFIX) else "cache"
         rows.append(_row(name, kind, sessions.read_cached(name), now))
+    for name in files.login_sources():
+        rows.append(_login_row(name, files.config_for(name)["login_session"], now))
     return rows
+
+
+def _login_row(name: str, session: str, now) -> dict:
+    """An `aws login` source: its access token's expiry (the AWS CLI and botocore refresh it)."""
+    from ..profiles import login_token_expiry
+
+    expires, _ = login_token_expiry(session)
+    when = sessions.parse_time(expires) if expires else None
+    left = int((when - now).total_seconds()) if when else 0
+    return {
+        "profile": name,
+        "where": LOGIN,
+        "identity": session,
+        "expires": format_time(when) if when else "",
+        "seconds_left": max(left, 0),
+        "expired": left <= 0,
+    }
 
 
 def _row(name: str, where: str, session: Session | None, now) -> dict:
@@ -79,8 +100,9 @@ def run(args) -> int:
         )
     if keys:
         print()
-    profile_rows = [r for r in rows if r["where"] != "MFA session cache"]
+    profile_rows = [r for r in rows if r["where"] not in ("MFA session cache", LOGIN)]
     mfa_rows = [r for r in rows if r["where"] == "MFA session cache"]
+    login_rows = [r for r in rows if r["where"] == LOGIN]
     if not rows:
         print("No sessions managed by terraform-session-token.")
         return 0
@@ -98,6 +120,15 @@ def run(args) -> int:
             ("SOURCE", "USER", "EXPIRES", "LEFT"),
             [(f"[{sessions.mfa_cache_source(r['profile'])}]", r["identity"] or "-", r["expires"] or "-",
               describe_left(r["seconds_left"])) for r in mfa_rows],
+        )  # fmt: skip
+    if login_rows:
+        if profile_rows or mfa_rows:
+            print()
+        print("aws login sources (their 15-min access token is refreshed without a prompt for up to 12 h):")
+        _table(
+            ("SOURCE", "LOGIN SESSION", "ACCESS TOKEN EXPIRES", "LEFT"),
+            [(f"[{r['profile']}]", r["identity"], r["expires"] or "not signed in: run aws login --profile "
+              + r["profile"], describe_left(r["seconds_left"]) if r["expires"] else "-") for r in login_rows],
         )  # fmt: skip
     return 0
 
