@@ -270,3 +270,16 @@ def test_policy_names_the_managed_policy_aws_login_needs(home):
     assert "SignInLocalDevelopmentAccess" in result.stderr and "signin:CreateOAuth2Token" in result.stderr
     hcl = home.run("policy", "--account", "123456789012", "--login", "--format", "hcl")
     assert 'policy_arn = "arn:aws:iam::aws:policy/SignInLocalDevelopmentAccess"' in hcl.stdout
+
+
+def test_every_service_a_botocore_source_calls_has_its_model(home):
+    """The tool's quick data loader lists services instead of scanning botocore's data: the ones
+    botocore's own credential providers call (aws login, IAM Identity Center) must be among them."""
+    import botocore.session
+
+    from terraform_session_token import aws
+
+    session = botocore.session.Session()
+    aws._install_loader(session)
+    for service in ("signin", "sso", "sso-oidc", "sts", "iam"):
+        assert session.create_client(service, region_name="us-east-1").meta.service_model.service_name == service
