@@ -238,6 +238,9 @@ def test_doctor_checks_the_login_cache_and_the_extra_and_says_what_the_session_c
     assert "for up to 12 h after 'aws login'" in report.stdout
     assert "without a code (the browser sign-in had your MFA)" in report.stdout
     assert "crt extra is installed" in report.stdout
+    assert "refreshed without a code while the aws login lasts" in report.stdout
+    assert "warn  mode" not in report.stdout
+    assert "signs in for at most 1 h at a time (the role is chained from the aws login session)" in report.stdout
     without = home.run("doctor", "--offline", "-p", "tf", env=blocking(tmp_path, "awscrt"))
     assert (
         "FAIL  the source profile [dev-login] is an aws login session, which needs botocore's crt extra"

@@ -138,13 +138,20 @@ def check_long_runs(report: Report, files: AwsFiles, settings) -> None:
         refreshes = f"refreshed without a code for the MFA session's {_span(settings.mfa_session_duration)}{left}"
     elif settings.mfa_session:
         refreshes = f"refreshed without a code for the MFA session's {_span(settings.mfa_session_duration)}"
+    elif settings.login_session and not settings.mfa_serial:
+        refreshes = "refreshed without a code while the aws login lasts (up to 12 h after 'aws login')"
     elif settings.mfa_process:
         refreshes = "refreshed with a code from mfa_process, for any length"
     elif settings.mfa_prompt == "ykman":
         refreshes = "refreshed with a code from the YubiKey (ykman), for any length"
     else:
         refreshes = f"refreshed with a new MFA code, asked by the MFA prompt, every {_span(duration)}"
-    needs_codes = not (settings.mfa_session or settings.mfa_process or settings.mfa_prompt == "ykman")
+    needs_codes = not (
+        settings.mfa_session
+        or settings.mfa_process
+        or settings.mfa_prompt == "ykman"
+        or (settings.login_session and not settings.mfa_serial)
+    )
     if conf.get("credential_process"):
         if needs_codes:
             report.warn(
@@ -222,9 +229,9 @@ def check_login_source(report: Report, settings) -> None:
         return
     when = parse_time(expires)
     left = (when - utcnow()).total_seconds() if when else 0
-    state = f"valid for {describe_left(left)}" if left > 0 else "expired: the next run refreshes it"
+    state = f"has {describe_left(left)}" if left > 0 else "has expired: the next run refreshes it"
     report.ok(
-        f"source [{source}] is an aws login session ({where}); its access token is {state}. The AWS CLI and "
+        f"source [{source}] is an aws login session ({where}); its access token {state}. The AWS CLI and "
         "botocore refresh it every 15 min without a prompt, for up to 12 h after 'aws login'"
     )
     if settings.mfa_serial:
@@ -243,10 +250,11 @@ def check_console(report: Report, files: AwsFiles, settings) -> None:
             f"console: not with [{settings.profile}]: it is a session of the IAM user itself, and AWS signs in "
             "to the console only with role sessions"
         )
-    elif settings.mfa_session:
+    elif settings.mfa_session or settings.login_session:
+        via = "the MFA session" if settings.mfa_session else "the aws login session"
         report.ok(
             f"console: 'console -p {settings.profile}' signs in for at most 1 h at a time (the role is chained "
-            "from the MFA session); each sign-in needs no code while the MFA session lasts"
+            f"from {via}); each sign-in needs no code while {via} lasts"
         )
     else:
         value = files.config_for(settings.profile).get("console_duration")

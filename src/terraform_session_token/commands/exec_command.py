@@ -134,7 +134,12 @@ def _run_with_endpoint(args, source: common.SessionSource, argv: list[str], min_
 
     settings = source.settings
     duration = settings.effective_duration()
-    automatic = bool(settings.mfa_process) or settings.mfa_prompt == "ykman"
+    # Refreshes that need no one at the keyboard: a code command, a YubiKey, or an aws login source.
+    automatic = (
+        bool(settings.mfa_process)
+        or settings.mfa_prompt == "ykman"
+        or bool(settings.login_session and not settings.mfa_serial)
+    )
     if settings.mfa_session:
         if min_left + settings.refresh_margin > settings.mfa_session_duration:
             raise UsageError(
