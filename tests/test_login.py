@@ -142,16 +142,21 @@ def test_the_sign_in_service_refuses_a_replayed_proof_a_stale_token_and_a_proof_
     assert (status, foreign["error"]) == (400, "invalid_grant")
 
 
-@pytest.mark.parametrize("refusal", ["TOKEN_EXPIRED", "USER_CREDENTIALS_CHANGED"])
-def test_a_login_aws_no_longer_refreshes_is_one_line_naming_aws_login(home, local_aws, refusal):
+@pytest.mark.parametrize(
+    ("refusal", "hint"),
+    [
+        ("TOKEN_EXPIRED", "run: aws login --profile dev-login"),
+        ("USER_CREDENTIALS_CHANGED", "run: aws login --profile dev-login"),
+        ("INSUFFICIENT_PERMISSIONS", "SignInLocalDevelopmentAccess"),
+    ],
+)
+def test_a_login_aws_no_longer_refreshes_is_one_line_saying_what_to_do(home, local_aws, refusal, hint):
     login = login_source(home, local_aws, expired=True)
     login.refuse = refusal
     secrets = json.loads(cache_file(home).read_text())
     local_aws.reset_requests()
     result = home.run("credential-process", "-p", "tf")
-    assert_one_line_failure(
-        result, 5, "aws login session of source profile [dev-login]", "run: aws login --profile dev-login"
-    )
+    assert_one_line_failure(result, 5, "aws login session of source profile [dev-login]", hint)
     for secret in (secrets["refreshToken"], secrets["accessToken"]["secretAccessKey"], secrets["dpopKey"][40:80]):
         assert secret not in result.stderr + result.stdout
     assert "AssumeRole" not in local_aws.actions()
