@@ -29,10 +29,12 @@ class Prompter:
         if self._opened or not self.use_tty:
             return
         self._opened = True
+        from . import system
+
         try:
             # Two streams: a terminal can't be opened "r+" in text mode (it is not seekable).
-            self._tty = open("/dev/tty", encoding="utf-8")  # noqa: SIM115
-            self._tty_out = open("/dev/tty", "w", encoding="utf-8")  # noqa: SIM115
+            self._tty = open(system.TERMINAL_IN, encoding="utf-8")  # noqa: SIM115
+            self._tty_out = open(system.TERMINAL_OUT, "w", encoding="utf-8")  # noqa: SIM115
         except OSError:
             self.close()
 
@@ -62,10 +64,9 @@ class Prompter:
             self._tty_out.write(prompt)
             self._tty_out.flush()
             if timeout is not None:
-                import select
+                from . import system
 
-                ready, _, _ = select.select([self._tty], [], [], timeout)
-                if not ready:
+                if not system.readable_within(self._tty, timeout):
                     self._tty_out.write("\n")
                     self._tty_out.flush()
                     raise MfaError(
@@ -124,9 +125,10 @@ def _terminal_streams():
     messages kept for the error line (under an SDK our stderr is not the user's to fill)."""
     import subprocess
 
-    try:
-        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError:
+    from . import system
+
+    fd = system.open_terminal_fd()
+    if fd is None:
         return subprocess.DEVNULL, subprocess.PIPE
     return fd, fd
 

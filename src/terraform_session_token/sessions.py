@@ -195,6 +195,9 @@ def cache_dir(env=os.environ) -> str:
     """Where cached sessions live: $TERRAFORM_SESSION_TOKEN_CACHE, else the XDG cache dir."""
     if env.get("TERRAFORM_SESSION_TOKEN_CACHE"):
         return os.path.expanduser(env["TERRAFORM_SESSION_TOKEN_CACHE"])
+    if os.name == "nt" and not env.get("XDG_CACHE_HOME"):  # Windows: the user's local application data
+        base = env.get("LOCALAPPDATA") or os.path.join(os.path.expanduser("~"), "AppData", "Local")
+        return os.path.join(base, "terraform-session-token", "cache")
     base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "terraform-session-token")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import stat
 from collections.abc import Callable, Iterator
 
+from . import system
 from .errors import ConfigError, UnsafeWriteError
 
 PRIVATE_FILE = 0o600
@@ -53,30 +53,33 @@ def check_private_dir(path: str, create: bool = True) -> None:
         raise _refuse(path, "it is a symbolic link")
     if not stat.S_ISDIR(st.st_mode):
         raise _refuse(path, "it is not a directory")
-    if st.st_uid != os.geteuid():
-        raise _refuse(path, f"it is owned by uid {st.st_uid}, not by you")
-    if st.st_mode & 0o077:
+    owner = system.foreign_owner(st)
+    if owner:
+        raise _refuse(path, owner)
+    if system.shared_mode(st):
         raise _refuse(path, f"others may use it (mode {stat.S_IMODE(st.st_mode):o})", f"chmod 700 {path}")
     parent = os.lstat(os.path.dirname(os.path.abspath(path)))
-    if parent.st_mode & 0o022 and not parent.st_mode & stat.S_ISVTX:
+    if system.shared_mode(parent) & 0o022 and not parent.st_mode & stat.S_ISVTX:
         raise _refuse(path, "others can write in its parent directory and swap it for theirs")
 
 
 def _open_private(path: str, flags: int) -> int:
     """Open a file of a private directory without following a link; refuse one that is not the user's."""
+    if not system.NO_FOLLOW and os.path.islink(path):
+        raise _refuse(path, "it is a symbolic link")
     try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, PRIVATE_FILE)
+        fd = os.open(path, flags | system.NO_FOLLOW | system.OPEN_FLAGS, PRIVATE_FILE)
     except OSError as e:
-        if e.errno == errno.ELOOP:
+        if system.is_loop(e):
             raise _refuse(path, "it is a symbolic link")
         raise
     st = os.fstat(fd)
     reason = None
     if not stat.S_ISREG(st.st_mode):
         reason = "it is not a regular file"
-    elif st.st_uid != os.geteuid():
-        reason = f"it is owned by uid {st.st_uid}, not by you"
-    elif st.st_mode & 0o077:
+    elif system.foreign_owner(st):
+        reason = system.foreign_owner(st)
+    elif system.shared_mode(st):
         reason = f"others may read it (mode {stat.S_IMODE(st.st_mode):o})"
     if reason:
         os.close(fd)
@@ -108,7 +111,7 @@ def write_private(path: str, text: str) -> None:
             f.write(text.encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        system.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -138,7 +141,7 @@ def read_text(path: str) -> str | None:
     """The file's text, or None when it does not exist. /dev/null reads as empty (as botocore
     reads it); other special files (a FIFO would block every command) are refused."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | system.OPEN_FLAGS)
     except FileNotFoundError:
         return None
     except IsADirectoryError:
@@ -146,7 +149,7 @@ def read_text(path: str) -> str | None:
     except PermissionError:
         raise ConfigError(f"can't read {path}: permission denied", f"check the owner and mode of {path}")
     except OSError as e:
-        if e.errno == errno.ELOOP:
+        if system.is_loop(e):
             raise ConfigError(f"can't read {path}: a loop of symbolic links", "fix the link")
         raise ConfigError(f"can't read {path}: {e.strerror}", "check the path")
     mode = os.fstat(fd).st_mode
@@ -223,7 +226,7 @@ def locked(path: str, timeout: float | None = None, wait_limit: float | None = N
         raise UnsafeWriteError(f"can't create lock file {path}: {e.strerror}", "check permissions")
     try:
         if timeout is None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            system.wait_lock(fd)
         else:
             _lock_within(fd, timeout, wait_limit if wait_limit is not None else timeout)
         yield
@@ -236,30 +239,31 @@ def _lock_within(fd: int, timeout: float, wait_limit: float) -> None:
 
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if system.try_lock(fd):
             return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                from .errors import MfaError
+        if time.monotonic() >= deadline:
+            from .errors import MfaError
 
-                raise MfaError(
-                    f"gave up after {wait_limit:g} s waiting for another terraform-session-token "
-                    "that is refreshing this session (it is probably waiting for an MFA code)",
-                    "answer its prompt, or set mfa_process so that no prompt is needed",
-                )
-            time.sleep(LOCK_POLL)
+            raise MfaError(
+                f"gave up after {wait_limit:g} s waiting for another terraform-session-token "
+                "that is refreshing this session (it is probably waiting for an MFA code)",
+                "answer its prompt, or set mfa_process so that no prompt is needed",
+            )
+        time.sleep(LOCK_POLL)
 
 
 @contextlib.contextmanager
 def directory_locked(directory: str) -> Iterator[None]:
-    """Serialise writers of files in `directory` by locking the directory itself.
-
-    Locking the file would not work: the atomic rename puts a new inode in its place.
-    """
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    """Serialise writers of files in `directory`: by locking the directory itself (POSIX), or a
+    lock file of the tool's named after it (Windows). Never the file: the atomic rename puts a new
+    file in its place, and a lock on it would block the SDKs that read it."""
+    lock_path = system.directory_lock_path(directory)
+    if lock_path is None:
+        fd = system.lock_directory_fd(directory)
+    else:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | system.OPEN_FLAGS, PRIVATE_FILE)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        system.wait_lock(fd)
         yield
     finally:
         os.close(fd)
@@ -283,14 +287,12 @@ def atomic_write(path: str, text: str) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             if existing is not None:
-                os.fchmod(f.fileno(), stat.S_IMODE(existing.st_mode))
-                with contextlib.suppress(PermissionError):
-                    os.fchown(f.fileno(), existing.st_uid, existing.st_gid)
+                system.copy_owner_and_mode(f.fileno(), existing)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         try:
-            os.replace(tmp, real)
+            system.replace(tmp, real)
         except OSError as e:
             if e.errno not in (errno.EBUSY, errno.EXDEV) or existing is None:
                 raise
@@ -301,22 +303,23 @@ def atomic_write(path: str, text: str) -> None:
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, PermissionError) and getattr(e, "winerror", None):
+            raise UnsafeWriteError(
+                f"can't replace {real}: another program keeps it open; it was left untouched",
+                "close the editor or program that has it open, and run again",
+            )
         if isinstance(e, OSError):
             raise UnsafeWriteError(
                 f"can't write {real}: {e.strerror}; it was left untouched",
                 "free some space" if e.errno == errno.ENOSPC else "check the file and its directory",
             )
         raise
-    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    system.fsync_directory(directory)
 
 
 def _rewrite_in_place(real: str, data: bytes) -> None:
     """Overwrite the file's bytes and cut it to length, then fsync (under the caller's lock)."""
-    fd = os.open(real, os.O_WRONLY | os.O_CLOEXEC)
+    fd = os.open(real, os.O_WRONLY | system.OPEN_FLAGS)
     try:
         view = memoryview(data)
         while view:

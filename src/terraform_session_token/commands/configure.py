@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import sys
 
@@ -18,10 +17,18 @@ def add_arguments(parser) -> None:
 
 
 def tool_command() -> str:
-    """How AWS readers should call this tool: an absolute path, so PATH does not matter."""
+    """How AWS readers should call this tool: an absolute path, so PATH does not matter, quoted
+    for the system's command line (botocore splits it; the Go SDK hands it to sh -c or cmd.exe /C)."""
+    from .. import system
+
     found = shutil.which("terraform-session-token")
-    path = os.path.abspath(found or sys.argv[0])
-    return shlex.quote(path)
+    if found:
+        argv = [os.path.abspath(found)]
+    elif os.path.basename(sys.argv[0]) == "__main__.py":  # python -m terraform_session_token
+        argv = [sys.executable, "-m", "terraform_session_token"]
+    else:
+        argv = [os.path.abspath(sys.argv[0])]
+    return system.command_line(argv)
 
 
 def run(args) -> int:

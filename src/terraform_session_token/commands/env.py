@@ -21,9 +21,9 @@ CONFLICTING = (
 def add_arguments(parser) -> None:
     parser.add_argument(
         "--format",
-        choices=("sh", "fish", "powershell", "json"),
-        default="sh",
-        help="the shell to quote for (default sh: bash, zsh, dash); json for programs",
+        choices=("sh", "fish", "powershell", "cmd", "json"),
+        default=None,
+        help="the shell to quote for (default: sh for bash, zsh and dash; powershell on Windows); json for programs",
     )
 
 
@@ -60,6 +60,23 @@ def quote_powershell(value: str) -> str:
     return "'" + "".join(c + c if c in POWERSHELL_QUOTES else c for c in value) + "'"
 
 
+# cmd.exe expands %VAR% (and !VAR! with delayed expansion) even inside "...", and a " ends the
+# quoted part: a value holding one of these can't be written safely for it.
+CMD_UNSAFE = set('"%!\r\n\x00')
+
+
+def quote_cmd(name: str, value: str) -> str:
+    """cmd.exe: set "NAME=value" keeps & | < > ^ literal; values it can't keep literal are refused."""
+    if CMD_UNSAFE & set(value):
+        from ..errors import UsageError
+
+        raise UsageError(
+            f"the value of {name} has a character cmd.exe would expand or end the quotes with",
+            "use --format powershell",
+        )
+    return f'set "{name}={value}"'
+
+
 def render(env: dict[str, str | None], shell: str) -> str:
     if shell == "json":
         return json.dumps({k: v for k, v in env.items() if v is not None}, indent=2)
@@ -69,6 +86,8 @@ def render(env: dict[str, str | None], shell: str) -> str:
             lines.append(f"unset {name}" if value is None else f"export {name}={quote_sh(value)}")
         elif shell == "fish":
             lines.append(f"set -e {name}" if value is None else f"set -gx {name} {quote_fish(value)}")
+        elif shell == "cmd":
+            lines.append(f'set "{name}="' if value is None else quote_cmd(name, value))
         else:
             if value is None:
                 lines.append(f"Remove-Item Env:{name} -ErrorAction SilentlyContinue")
@@ -78,6 +97,9 @@ def render(env: dict[str, str | None], shell: str) -> str:
 
 
 def run(args) -> int:
+    import os
+
+    shell = args.format or ("powershell" if os.name == "nt" else "sh")
     session, settings = common.cached_session(args)
-    print(render(session_environment(session, settings.region), args.format))
+    print(render(session_environment(session, settings.region), shell))
     return 0

@@ -32,8 +32,9 @@ SHADOWING = (
     "AWS_CREDENTIAL_EXPIRATION",
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
 )
-FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
-FROM_TERMINAL = (signal.SIGINT, signal.SIGQUIT)
+# Only the signals this system has (Windows has SIGTERM, SIGINT and SIGBREAK).
+FORWARDED = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2") if hasattr(signal, n))
+FROM_TERMINAL = tuple(getattr(signal, n) for n in ("SIGINT", "SIGQUIT", "SIGBREAK") if hasattr(signal, n))
 
 
 def add_arguments(parser) -> None:
@@ -120,9 +121,11 @@ def _run_with_static_keys(args, source: common.SessionSource, argv: list[str], m
     finally:
         source.close()
     env = _child_environment(session_environment(session, settings.region))
+    from .. import system
+
     try:
-        # Replacing this process passes the child's exit code and signals through untouched.
-        os.execvpe(argv[0], argv, env)
+        # Replacing this process (a child on Windows) passes the exit code and signals through untouched.
+        return system.run_instead(argv, env)
     except FileNotFoundError:
         raise _not_runnable(argv[0], found=False)
     except PermissionError:
@@ -176,17 +179,10 @@ def _run_with_endpoint(args, source: common.SessionSource, argv: list[str], min_
 
 
 def _terminal_sent(signum: int) -> bool:
-    """Whether a terminal signal also reached the child: it is in our foreground process group."""
-    try:
-        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        return os.tcgetpgrp(fd) == os.getpgrp()
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
+    """Whether a terminal signal also reached the child (see system.terminal_reached_child)."""
+    from .. import system
+
+    return system.terminal_reached_child()
 
 
 def _run_child(argv: list[str], env: dict[str, str]) -> int:

@@ -1,0 +1,120 @@
+"""POSIX (Linux, macOS): flock, O_NOFOLLOW, owner and mode bits, /dev/tty, execvpe."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import stat
+
+__all__ = [
+    "NAME", "OPEN_FLAGS", "NO_FOLLOW", "TERMINAL_IN", "TERMINAL_OUT", "try_lock", "wait_lock", "directory_lock_path",
+    "foreign_owner", "shared_mode", "copy_owner_and_mode", "replace", "fsync_directory", "open_terminal_fd",
+    "readable_within", "run_instead", "lock_directory_fd", "is_loop", "terminal_reached_child",
+    "command_line",
+]  # fmt: skip
+
+NAME = "posix"
+OPEN_FLAGS = os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO must not block the open; no fd leaks into children
+NO_FOLLOW = os.O_NOFOLLOW
+TERMINAL_IN = TERMINAL_OUT = "/dev/tty"
+
+
+def try_lock(fd: int) -> bool:
+    """Take the exclusive lock of an open lock file without waiting; False when another holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def wait_lock(fd: int) -> None:
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def directory_lock_path(directory: str) -> str | None:
+    """The directory itself is locked (None: lock `directory`), not a file in it: the atomic rename
+    puts a new inode in the file's place."""
+    return None
+
+
+def lock_directory_fd(directory: str) -> int:
+    return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def foreign_owner(st: os.stat_result) -> str | None:
+    """Why a file or directory is not the user's own (None when it is)."""
+    return f"it is owned by uid {st.st_uid}, not by you" if st.st_uid != os.geteuid() else None
+
+
+def shared_mode(st: os.stat_result) -> int:
+    """The permission bits that give others access (0 when none)."""
+    return st.st_mode & 0o077
+
+
+def copy_owner_and_mode(fd: int, existing: os.stat_result) -> None:
+    os.fchmod(fd, stat.S_IMODE(existing.st_mode))
+    try:
+        os.fchown(fd, existing.st_uid, existing.st_gid)
+    except PermissionError:
+        pass
+
+
+def replace(tmp: str, real: str) -> None:
+    os.replace(tmp, real)
+
+
+def fsync_directory(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def open_terminal_fd() -> int | None:
+    """The controlling terminal, read-write, for a code command's stdin and stderr (None: there is none)."""
+    try:
+        return os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return None
+
+
+def readable_within(stream, timeout: float) -> bool:
+    import select
+
+    ready, _, _ = select.select([stream], [], [], timeout)
+    return bool(ready)
+
+
+def run_instead(argv: list[str], env: dict[str, str]) -> int:
+    """Replace this process with the command: its exit code and signals pass through untouched."""
+    os.execvpe(argv[0], argv, env)
+    raise AssertionError("execvpe returned")
+
+
+def is_loop(error: OSError) -> bool:
+    return error.errno == errno.ELOOP
+
+
+def terminal_reached_child() -> bool:
+    """Whether Ctrl-C at the terminal also reached exec's child: we are in the terminal's foreground
+    process group (and the child with us), so forwarding it would deliver it twice."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def command_line(argv: list[str]) -> str:
+    """argv as one line that sh (and botocore's POSIX split) reads back as argv."""
+    import shlex
+
+    return " ".join(shlex.quote(a) for a in argv)

@@ -1,0 +1,134 @@
+"""Windows: msvcrt locks on separate lock files, replace retried while another program has the
+file open, the console (CONIN$, CONOUT$), and exec as a child process.
+
+Files live in the user's profile, whose ACL already keeps other users out: there is no POSIX
+owner or mode to check. A byte-range lock is never taken on a file that an SDK reads (it would
+block the read): the credentials file's writers lock a file of their own in the tool's directory.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+
+__all__ = [
+    "NAME", "OPEN_FLAGS", "NO_FOLLOW", "TERMINAL_IN", "TERMINAL_OUT", "try_lock", "wait_lock", "directory_lock_path",
+    "foreign_owner", "shared_mode", "copy_owner_and_mode", "replace", "fsync_directory", "open_terminal_fd",
+    "readable_within", "run_instead", "lock_directory_fd", "is_loop", "terminal_reached_child",
+    "command_line",
+]  # fmt: skip
+
+NAME = "windows"
+OPEN_FLAGS = os.O_BINARY | os.O_NOINHERIT  # bytes as they are (CRLF kept); no handle leaks into children
+NO_FOLLOW = 0  # links are refused by an lstat before the open
+TERMINAL_IN, TERMINAL_OUT = "CONIN$", "CONOUT$"
+REPLACE_PATIENCE = 5.0  # seconds a replace is retried while another program holds the file open
+SHARING_VIOLATIONS = (5, 32, 33)  # access denied, sharing violation, lock violation
+
+
+def try_lock(fd: int) -> bool:
+    import msvcrt
+
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        return True
+    except OSError:
+        return False
+
+
+def wait_lock(fd: int) -> None:
+    while not try_lock(fd):
+        time.sleep(0.05)
+
+
+def directory_lock_path(directory: str) -> str | None:
+    """A lock file of the tool's own, named after the directory, in %LOCALAPPDATA%."""
+    base = os.environ.get("LOCALAPPDATA") or os.path.join(os.path.expanduser("~"), "AppData", "Local")
+    locks = os.path.join(base, "terraform-session-token", "locks")
+    os.makedirs(locks, exist_ok=True)
+    key = zlib.crc32(os.path.normcase(os.path.abspath(directory)).encode("utf-8", "surrogateescape"))
+    return os.path.join(locks, f"dir-{key:08x}.lock")
+
+
+def lock_directory_fd(directory: str) -> int:
+    raise NotImplementedError("Windows locks directories through directory_lock_path")
+
+
+def foreign_owner(st: os.stat_result) -> str | None:
+    return None  # the profile directory's ACL: no uid to compare
+
+
+def shared_mode(st: os.stat_result) -> int:
+    return 0  # mode bits are only the read-only flag here
+
+
+def copy_owner_and_mode(fd: int, existing: os.stat_result) -> None:
+    pass  # the new file inherits the directory's ACL, as the old one did
+
+
+def replace(tmp: str, real: str) -> None:
+    """os.replace, retried while an editor, an SDK or a virus scanner has the file open."""
+    deadline = time.monotonic() + REPLACE_PATIENCE
+    while True:
+        try:
+            os.replace(tmp, real)
+            return
+        except PermissionError as e:
+            if getattr(e, "winerror", None) not in SHARING_VIOLATIONS or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
+
+
+def fsync_directory(directory: str) -> None:
+    pass  # NTFS journals the rename; a directory can't be opened for fsync
+
+
+def open_terminal_fd() -> int | None:
+    try:
+        return os.open("CONIN$", os.O_RDWR | os.O_NOINHERIT)
+    except OSError:
+        return None
+
+
+def readable_within(stream, timeout: float) -> bool:
+    """Whether a line can be read from the console before `timeout` (select takes only sockets here)."""
+    import msvcrt
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if msvcrt.kbhit():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def run_instead(argv: list[str], env: dict[str, str]) -> int:
+    """No exec on Windows: run the command as a child and pass its exit code back. Ctrl-C reaches
+    the child from the console itself; this process ignores it rather than stopping first."""
+    import signal
+    import subprocess
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return subprocess.call(argv, env=env)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def is_loop(error: OSError) -> bool:
+    return False
+
+
+def terminal_reached_child() -> bool:
+    """The console sends Ctrl-C and Ctrl-Break to every process attached to it, the child too."""
+    return True
+
+
+def command_line(argv: list[str]) -> str:
+    """argv as one line that CommandLineToArgvW (botocore's Windows split) reads back as argv,
+    and that cmd.exe /C (the Go SDK's way) runs: a path with spaces in double quotes."""
+    import subprocess
+
+    return subprocess.list2cmdline(argv)
