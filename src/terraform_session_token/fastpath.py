@@ -64,8 +64,8 @@ def files_key(env) -> str:
 
 def aws_file_paths(env) -> tuple[str | None, str | None]:
     return (
-        _expand(env.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"),
-        _expand(env.get("AWS_CONFIG_FILE") or "~/.aws/config"),
+        _expand(env.get("AWS_SHARED_CREDENTIALS_FILE") or os.path.join("~", ".aws", "credentials")),
+        _expand(env.get("AWS_CONFIG_FILE") or os.path.join("~", ".aws", "config")),
     )
 
 

@@ -45,11 +45,11 @@ def _expand(path: str) -> str:
 
 
 def credentials_path(env=os.environ) -> str:
-    return _expand(env.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials")
+    return _expand(env.get("AWS_SHARED_CREDENTIALS_FILE") or os.path.join("~", ".aws", "credentials"))
 
 
 def config_path(env=os.environ) -> str:
-    return _expand(env.get("AWS_CONFIG_FILE") or "~/.aws/config")
+    return _expand(env.get("AWS_CONFIG_FILE") or os.path.join("~", ".aws", "config"))
 
 
 def profile_sections(config: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -418,7 +418,9 @@ def login_cache_file(session: str, env=os.environ) -> str:
 
     directory = env.get("AWS_LOGIN_CACHE_DIRECTORY")
     directory = (
-        os.path.expanduser(os.path.expandvars(directory)) if directory else os.path.expanduser("~/.aws/login/cache")
+        os.path.expanduser(os.path.expandvars(directory))
+        if directory
+        else os.path.expanduser(os.path.join("~", ".aws", "login", "cache"))
     )
     return os.path.join(directory, hashlib.sha256(session.encode("utf-8")).hexdigest() + ".json")
 
