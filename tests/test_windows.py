@@ -111,6 +111,21 @@ class WinHome:
         return subprocess.list2cmdline([win(self.python), win(script)])
 
 
+@pytest.fixture(scope="module")
+def go_reader_exe(tmp_path_factory):
+    """The Go reader on aws-sdk-go-v2 (Terraform's SDK), cross-compiled for Windows."""
+    go = shutil.which("go")
+    if go is None:
+        pytest.fail("go is missing: scripts/setup installs golang-go")
+    out = tmp_path_factory.mktemp("gowin") / "goreader.exe"
+    env = dict(os.environ, GOOS="windows", GOARCH="amd64", GOPATH="/usr/share/gocode", GO111MODULE="off",
+               GOCACHE=str(WINDOWS / "gocache"))  # fmt: skip
+    subprocess.run(
+        [go, "build", "-o", str(out), "."], cwd=ROOT / "tests" / "goreader", env=env, check=True, timeout=600
+    )
+    return out
+
+
 @pytest.fixture
 def winhome(wine, local_aws, identity):
     home = WinHome(wine, identity, local_aws.endpoint)
@@ -167,9 +182,11 @@ def test_configure_writes_a_line_windows_botocore_runs_from_a_path_with_spaces(w
     result = winhome.run("configure", "-p", "tf", "--role", ROLE, "--serial", winhome.identity.serial,
                          "--mfa-process", winhome.code_command(counter))  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert (
-        'credential_process = "C:\\Program Files\\Python 313\\python.exe" -m terraform_session_token' in result.stdout
-    )
+    # The path has spaces: it is written as its 8.3 short name, which both botocore and cmd.exe run.
+    line = next(line for line in result.stdout.splitlines() if line.startswith("credential_process = "))
+    program = line.split(" = ", 1)[1].split(" -m ")[0]
+    assert program.upper().startswith("C:\\PROG") and "~" in program and " " not in program
+    assert line.endswith(" -m terraform_session_token credential-process -p tf")
     called = winhome.botocore(
         "import botocore.session\n"
         "s = botocore.session.Session(profile='tf')\n"
@@ -177,6 +194,25 @@ def test_configure_writes_a_line_windows_botocore_runs_from_a_path_with_spaces(w
     )
     assert called.returncode == 0, called.stderr
     assert "assumed-role/TerraformRole" in called.stdout
+    assert codes_asked(counter) == 1
+
+
+def test_the_go_sdk_on_windows_runs_the_configured_line_through_cmd_exe(
+    winhome, local_aws, tmp_path, wine, go_reader_exe
+):
+    """Terraform's SDK hands credential_process to cmd.exe /C: the quoted path must survive it."""
+    installed = WINDOWS / "prefix" / "drive_c" / "Program Files" / "Python 313"
+    if not installed.exists():
+        shutil.copytree(wine.parent, installed)
+    winhome.python = installed / "python.exe"
+    counter = tmp_path / "codes"
+    result = winhome.run("configure", "-p", "tf", "--role", ROLE, "--serial", winhome.identity.serial,
+                         "--mfa-process", winhome.code_command(counter))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    winhome.env.update(AWS_PROFILE="tf", LOCAL_AWS_ENDPOINT=local_aws.endpoint)
+    read = winhome.run_program(str(go_reader_exe))
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.strip() == f"arn:aws:sts::{ACCOUNT}:assumed-role/TerraformRole/{winhome.identity.user_name}"
     assert codes_asked(counter) == 1
 
 

@@ -127,8 +127,24 @@ def terminal_reached_child() -> bool:
 
 
 def command_line(argv: list[str]) -> str:
-    """argv as one line that CommandLineToArgvW (botocore's Windows split) reads back as argv,
-    and that cmd.exe /C (the Go SDK's way) runs: a path with spaces in double quotes."""
+    """argv as one line that both readers of credential_process run: botocore splits it as
+    CommandLineToArgvW does, the Go SDK (Terraform's) hands it to cmd.exe /C after quoting it
+    once more, which loses the arguments of a quoted program path. So a path with spaces
+    (C:\\Program Files\\...) is written as its 8.3 short name, which has none; only where the
+    volume keeps no short names is it quoted (botocore then runs it, the Go SDK can't)."""
     import subprocess
 
+    argv = [_short_path(a) if " " in a and os.path.exists(a) else a for a in argv]
     return subprocess.list2cmdline(argv)
+
+
+def _short_path(path: str) -> str:
+    import ctypes
+
+    size = ctypes.windll.kernel32.GetShortPathNameW(path, None, 0)
+    if not size:
+        return path
+    buffer = ctypes.create_unicode_buffer(size)
+    if not ctypes.windll.kernel32.GetShortPathNameW(path, buffer, size) or " " in buffer.value:
+        return path
+    return buffer.value
