@@ -2,7 +2,7 @@
 win_amd64 wheels of the tool's dependencies, for the Windows test run (tests/test_windows.py).
 
 .windows/python/    python.exe 3.13 (embeddable), its python313._pth naming site/ and the tool's src/
-.windows/site/      botocore and its dependencies, unpacked from win_amd64 wheels
+.windows/site/      botocore and keyring (Windows Credential Manager) with their dependencies, from win_amd64 wheels
 .windows/prefix/    the Wine prefix (C:\\users\\USER is the Windows user's profile)
 
 Safe to run again: it does nothing once .windows/ready exists.
@@ -74,10 +74,16 @@ def main() -> int:
     import botocore
 
     wheels = HERE / "wheels"
+    # pip evaluates markers for this (Linux) machine: keyring's Windows dependency, pywin32-ctypes
+    # (its Credential Manager backend), is named here; its Linux ones are left out below.
     pip(
         "download", "-q", "--disable-pip-version-check", "--only-binary=:all:", "--platform", "win_amd64",
-        "--python-version", "3.13", "-d", str(wheels), f"botocore=={botocore.__version__}",
+        "--python-version", "3.13", "-d", str(wheels), f"botocore=={botocore.__version__}", "keyring>=24",
+        "pywin32-ctypes",
     )  # fmt: skip
+    for linux_only in ("secretstorage", "jeepney", "cffi", "cryptography", "pycparser"):
+        for wheel in wheels.glob(f"{linux_only}-*.whl"):
+            wheel.unlink()
     site = HERE / "site"
     for wheel in wheels.glob("*.whl"):
         with zipfile.ZipFile(wheel) as archive:

@@ -310,3 +310,22 @@ def test_the_lock_of_parallel_writers_is_a_file_of_the_tool_not_the_credentials_
     locks = list((winhome.cache / "locks").glob("dir-*.lock"))
     assert len(locks) == 1
     assert not list(winhome.aws.glob("*.lock"))
+
+
+def test_keys_move_into_the_windows_credential_manager_and_serve_a_refresh(winhome, local_aws):
+    """keyring's Windows backend (Credential Manager), which Wine implements."""
+    imported = winhome.run("keys", "import")
+    assert imported.returncode == 0, imported.stderr
+    try:
+        text = winhome.credentials.read_text()
+        assert winhome.identity.secret_access_key not in text and "\r\n" in winhome.credentials.read_bytes().decode()
+        listed = winhome.run("keys", "list")
+        assert "default" in listed.stdout, listed.stdout + listed.stderr
+        local_aws.reset_requests()
+        result = winhome.run("--role", "TerraformRole", "--serial", winhome.identity.serial, "--code",
+                             winhome.identity.fresh_code())  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        signed = {r["key"] for r in local_aws.requests() if r["action"] in ("GetRole", "AssumeRole")}
+        assert signed == {winhome.identity.access_key_id}, "signed with the keys from the Credential Manager"
+    finally:
+        winhome.run("keys", "remove", "default", "--yes")
