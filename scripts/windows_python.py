@@ -2,7 +2,8 @@
 win_amd64 wheels of the tool's dependencies, for the Windows test run (tests/test_windows.py).
 
 .windows/python/    python.exe 3.13 (embeddable), its python313._pth naming site/ and the tool's src/
-.windows/site/      botocore and keyring (Windows Credential Manager) with their dependencies, from win_amd64 wheels
+.windows/site/      botocore and keyring (Windows Credential Manager) with their dependencies, and pip and
+                    setuptools (to build and install the package as pipx does), from win_amd64 wheels
 .windows/prefix/    the Wine prefix (C:\\users\\USER is the Windows user's profile)
 
 Safe to run again: it does nothing once .windows/ready exists.
@@ -79,7 +80,7 @@ def main() -> int:
     pip(
         "download", "-q", "--disable-pip-version-check", "--only-binary=:all:", "--platform", "win_amd64",
         "--python-version", "3.13", "-d", str(wheels), f"botocore=={botocore.__version__}", "keyring>=24",
-        "pywin32-ctypes",
+        "pywin32-ctypes", "pip", "setuptools>=61",
     )  # fmt: skip
     for linux_only in ("secretstorage", "jeepney", "cffi", "cryptography", "pycparser"):
         for wheel in wheels.glob(f"{linux_only}-*.whl"):

@@ -84,8 +84,8 @@ class WinHome:
             **kwargs,
         )
 
-    def run_program(self, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        proc = self.popen(list(argv))
+    def run_program(self, *argv: str, timeout: float = 120, cwd=None) -> subprocess.CompletedProcess:
+        proc = self.popen(list(argv), cwd=cwd)
         out, err = proc.communicate(timeout=timeout)
         return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
@@ -329,3 +329,28 @@ def test_keys_move_into_the_windows_credential_manager_and_serve_a_refresh(winho
         assert signed == {winhome.identity.access_key_id}, "signed with the keys from the Credential Manager"
     finally:
         winhome.run("keys", "remove", "default", "--yes")
+
+
+def test_a_windows_build_makes_the_command_an_entry_point_pip_turns_into_an_exe(winhome, tmp_path):
+    """A script file without an extension can't run on Windows: built there, the package declares
+    an entry point instead (pip and pipx make terraform-session-token.exe of it)."""
+    result = winhome.run_program(
+        str(winhome.python), "setup.py", "-q", "egg_info", "--egg-base", win(tmp_path), cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    [entry_points] = tmp_path.glob("*.egg-info/entry_points.txt")
+    assert entry_points.read_text().split() == [
+        "[console_scripts]",
+        "terraform-session-token",
+        "=",
+        "terraform_session_token.cli:entry",
+    ]
+
+
+def test_with_no_console_and_no_code_source_it_says_what_to_do(winhome, local_aws):
+    """Piped, as an SDK runs credential_process from a program with no console: no prompt can be
+    shown, and the one line says what to set instead."""
+    local_aws.reset_requests()
+    result = winhome.run("credential-process", "-p", "nocon", "--role", ROLE, "--serial", winhome.identity.serial)
+    assert_one_line_failure(result, 6, "an MFA code is needed but", "pass --code, set mfa_process")
+    assert "AssumeRole" not in local_aws.actions()

@@ -63,6 +63,8 @@ def dialog_program(env=os.environ, platform: str = sys.platform) -> tuple[str | 
         if shutil.which("osascript", path=env.get("PATH")):
             return "osascript", "this is macOS"
         return None, "osascript is not on PATH"
+    if platform == "win32":
+        return None, "no console to ask on (a Windows dialog is not built yet)"
     if not has_display(env, platform):
         return None, "no display to show a dialog on (DISPLAY and WAYLAND_DISPLAY are unset)"
     order = ["zenity", "kdialog"]
@@ -87,6 +89,8 @@ def auto_choice(has_terminal: bool, env=os.environ, platform: str = sys.platform
         return program, f"there is no terminal, but {why}"
     if why.startswith("no display"):
         return None, "there is no terminal to ask on and no display to show a dialog on"
+    if why.startswith("no console"):
+        return None, f"there is {why}"
     return None, f"there is no terminal to ask on and {why}"
 
 
