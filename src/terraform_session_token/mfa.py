@@ -188,15 +188,18 @@ def get_code(ask: Ask, code_flag: str | None, mfa_process: str | None, prompter:
         if driver is None:
             raise prompts.nothing_can_ask(why)
     if driver == "ykman":
-        argv = prompts.ykman_argv(ask.serial, ask.ykman_account, ask.ykman_device)
+        from .prompts import ykman
+
         if not prompter.available:
-            prompts.notify(f"{ask.text or 'MFA code'}: {prompts.TOUCH}")
-        return code_from_process(argv, ask.timeout, name="ykman")
+            prompts.notify(f"{ask.text or 'MFA code'}: {ykman.TOUCH}")
+        return code_from_process(ykman.argv(ask.serial, ask.ykman_account, ask.ykman_device), ask.timeout, "ykman")
     if driver in prompts.DIALOGS:
         return _from_dialog(driver, ask)
     if not prompter.available:
         raise prompts.nothing_can_ask("there is no terminal to ask on (mfa_prompt is terminal)")
-    return _from_terminal(ask, prompter)
+    from .prompts import terminal
+
+    return terminal.ask(ask, prompter)
 
 
 def _from_dialog(program: str, ask: Ask) -> str:
@@ -213,24 +216,6 @@ def _from_dialog(program: str, ask: Ask) -> str:
         if CODE.fullmatch(answer.strip()):
             return answer.strip()
     raise MfaError("no valid MFA code was given", "type the 6 digits your MFA app shows for " + ask.serial)
-
-
-def _from_terminal(ask: Ask, prompter: Prompter) -> str:
-    serial, timeout = ask.serial, ask.timeout
-    attempts = ATTEMPTS if prompter.interactive else 1
-    for _ in range(attempts):
-        answer = prompter.ask(ask.prompt, timeout)
-        while answer is not None and not answer.strip() and not prompter.interactive:
-            answer = prompter.ask(ask.prompt, timeout)  # piped input: blank lines are answers to other prompts
-        if answer is None:
-            raise MfaError("no MFA code: input ended before one was given", "run again and type the code")
-        if CODE.fullmatch(answer.strip()):
-            return answer.strip()
-        if not prompter.interactive:
-            check_code(answer, "standard input")  # says what is wrong with it
-        if prompter.interactive:
-            prompter.say(f"An MFA code is 6 digits (device {serial}); try again.")
-    raise MfaError("no valid MFA code was given", "type the 6 digits your MFA app shows for " + serial)
 
 
 def choose_device(serials: list[str], prompter: Prompter) -> str:

@@ -1,9 +1,10 @@
 """Prompt drivers: how an MFA code is asked for when neither --code nor mfa_process gives it.
 
-`terminal` asks on the controlling terminal (or, in the classic flow, on stdin); `zenity` and
-`kdialog` open a desktop dialog on Linux, `osascript` one on macOS; `ykman` reads a YubiKey's
-OATH code. `auto`, the default, picks one for where the tool runs now: the terminal when
-there is one, else a dialog when there is a display and its program is installed.
+One module per driver: terminal.py (the controlling terminal, or stdin in the classic flow),
+zenity.py and kdialog.py (desktop dialogs on Linux), osascript.py (a dialog on macOS), ykman.py
+(a YubiKey's OATH code). `auto`, the default, picks one for where the tool runs now (below):
+the terminal when there is one, else a dialog when there is a display and its program is
+installed.
 
 A dialog closes itself before the caller's deadline (the AWS SDK stops a credential_process
 at 60 s). Its text never goes through a shell: every program gets it as one argument.
@@ -23,7 +24,6 @@ DIALOGS = ("zenity", "kdialog", "osascript")
 ENV = "TERRAFORM_SESSION_TOKEN_PROMPT"
 TITLE = "terraform-session-token"
 DIALOG_TIMEOUT = 300.0  # a dialog nobody answers closes after this when no deadline is given
-TOUCH = "If your YubiKey flashes, touch it."
 
 
 class Cancelled(Interrupted):
@@ -101,45 +101,18 @@ def nothing_can_ask(why: str) -> MfaError:
     )
 
 
-# -- dialogs ------------------------------------------------------------------------------------
-
-
-def dialog_argv(program: str, text: str, seconds: int) -> list[str]:
-    """The command line that shows `text` and prints the code typed into it."""
-    if program == "zenity":
-        return [
-            "zenity", "--entry", f"--title={TITLE}", f"--text={_markup_escaped(text)}",
-            f"--timeout={seconds}", "--width=480",
-        ]  # fmt: skip
-    if program == "kdialog":
-        return ["kdialog", "--title", TITLE, "--inputbox", text, ""]
-    # AppleScript gets the text as an argument: nothing in it can end a string literal.
-    script = [
-        "on run argv",
-        'display dialog (item 1 of argv) default answer "" with title (item 2 of argv) '
-        "giving up after (item 3 of argv as integer)",
-        "if gave up of result then error number 124",
-        "return text returned of result",
-        "end run",
-    ]
-    argv = ["osascript"]
-    for line in script:
-        argv += ["-e", line]
-    return argv + [text, TITLE, str(seconds)]
-
-
-def _markup_escaped(text: str) -> str:
-    """zenity reads --text as Pango markup: a profile named a<b&c must show as typed."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+# -- dialogs: each dialog module says how to call its program and how to read its ending --------
 
 
 def ask_dialog(program: str, text: str, timeout: float | None) -> str:
     """One answer typed into a dialog; Cancelled when the user cancels, MfaError when it times out."""
+    import importlib
+
+    driver = importlib.import_module(f"{__name__}.{program}")
     seconds = max(int(timeout if timeout is not None else DIALOG_TIMEOUT), 1)
-    argv = dialog_argv(program, text, seconds)
     try:
         done = subprocess.run(
-            argv,
+            driver.argv(text, seconds),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -149,31 +122,17 @@ def ask_dialog(program: str, text: str, timeout: float | None) -> str:
         raise MfaError(f"mfa_prompt is {program} but {program} is not installed", f"install {program}, or use auto")
     except subprocess.TimeoutExpired:
         done = None
-    if done is None or _timed_out(program, done):
+    if done is None or driver.timed_out(done):
         raise MfaError(
             f"no MFA code was typed into the {program} dialog within {seconds} s",
             "run 'terraform-session-token exec -- ...' or the classic flow first, or set mfa_process",
         )
     if done.returncode == 0:
         return done.stdout.strip()
-    if _cancelled(program, done):
+    if driver.cancelled(done):
         raise Cancelled(f"the {program} dialog asking for the MFA code was cancelled; nothing was written")
     last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
     raise MfaError(f"the {program} dialog failed: {last[:200]}", "check the display, or pass --code")
-
-
-def _timed_out(program: str, done) -> bool:
-    if program == "zenity":
-        return done.returncode == 5
-    if program == "osascript":
-        return "(124)" in done.stderr
-    return False
-
-
-def _cancelled(program: str, done) -> bool:
-    if program == "osascript":
-        return "(-128)" in done.stderr  # "User canceled."
-    return done.returncode == 1
 
 
 def notify(text: str, env=os.environ) -> None:
@@ -190,13 +149,3 @@ def notify(text: str, env=os.environ) -> None:
         )
     except (OSError, subprocess.SubprocessError):
         pass  # a notification is a courtesy
-
-
-# -- ykman ---------------------------------------------------------------------------------------
-
-
-def ykman_argv(serial: str, account: str | None, device: str | None) -> list[str]:
-    """ykman [--device SERIAL] oath accounts code --single QUERY; QUERY defaults to the MFA
-    device's name (arn:aws:iam::123456789012:mfa/alice: alice)."""
-    query = account or serial.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-    return ["ykman", *(["--device", device] if device else []), "oath", "accounts", "code", "--single", query]
