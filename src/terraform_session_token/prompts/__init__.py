@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 
-from .errors import Interrupted, MfaError
+from ..errors import Interrupted, MfaError
 
 DRIVERS = ("auto", "terminal", "zenity", "kdialog", "osascript", "ykman")
 DIALOGS = ("zenity", "kdialog", "osascript")
