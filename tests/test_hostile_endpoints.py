@@ -35,7 +35,7 @@ class FakeEndpoint:
 
     def _handle(self, conn) -> None:
         try:
-            conn.recv(65536)
+            _read_request(conn)
             self.behaviour(conn, self.stop)
         except OSError:
             pass
@@ -45,6 +45,26 @@ class FakeEndpoint:
     def close(self) -> None:
         self.stop.set()
         self.sock.close()
+
+
+def _read_request(conn) -> None:
+    """The whole request, headers and body: a server that answers and closes with part of the
+    request unread makes the kernel reset the connection, and the client sees that instead."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0
+    )
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        body += chunk
 
 
 def trickle(conn, stop):
@@ -123,7 +143,7 @@ def test_an_endpoint_url_in_the_environment_is_checked_too(home):
 @pytest.mark.parametrize("region", ["x;y", "us-east-1 ", "", "-bad"])
 def test_a_region_that_is_not_a_region_is_a_usage_error(home, region):
     result = home.run("--role", "TerraformRole", "--code", "123456", f"--region={region}")
-    if region == "":
-        assert result.returncode == 0 or result.returncode != 1  # empty flag means "not given"
+    if region == "":  # an empty flag means "not given": whatever happens next is not about the region
+        assert "region" not in result.stderr
         return
     assert_one_line_failure(result, 2, "is not a region name")
