@@ -127,10 +127,7 @@ def _terminal_streams():
 
     from . import system
 
-    fd = system.open_terminal_fd()
-    if fd is None:
-        return subprocess.DEVNULL, subprocess.PIPE
-    return fd, fd
+    return system.open_terminal_fds() or (subprocess.DEVNULL, subprocess.PIPE)
 
 
 def code_from_process(command, timeout: float | None = None, name: str = "mfa_process") -> str:
@@ -157,8 +154,9 @@ def code_from_process(command, timeout: float | None = None, name: str = "mfa_pr
     except subprocess.TimeoutExpired:
         raise MfaError(f"{name} did not finish within {limit:.0f} s", f"check: {shown}")
     finally:
-        if isinstance(stdin, int) and stdin >= 0:
-            os.close(stdin)
+        for fd in {stdin, stderr}:
+            if isinstance(fd, int) and fd >= 0:
+                os.close(fd)
     if done.returncode != 0:
         said = (done.stderr or "").strip().splitlines()
         why = f": {said[-1][:200]}" if said else ""

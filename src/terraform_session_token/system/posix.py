@@ -9,7 +9,7 @@ import stat
 
 __all__ = [
     "NAME", "OPEN_FLAGS", "NO_FOLLOW", "TERMINAL_IN", "TERMINAL_OUT", "try_lock", "wait_lock", "directory_lock_path",
-    "foreign_owner", "shared_mode", "copy_owner_and_mode", "replace", "fsync_directory", "open_terminal_fd",
+    "foreign_owner", "shared_mode", "copy_owner_and_mode", "replace", "fsync_directory", "open_terminal_fds",
     "readable_within", "run_instead", "lock_directory_fd", "is_loop", "terminal_reached_child",
     "command_line",
 ]  # fmt: skip
@@ -73,12 +73,14 @@ def fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def open_terminal_fd() -> int | None:
-    """The controlling terminal, read-write, for a code command's stdin and stderr (None: there is none)."""
+def open_terminal_fds() -> tuple[int, int] | None:
+    """The controlling terminal as (input, output) for a code command's stdin and stderr (None:
+    there is none). One descriptor, read-write, serves both."""
     try:
-        return os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError:
         return None
+    return fd, fd
 
 
 def readable_within(stream, timeout: float) -> bool:

@@ -14,7 +14,7 @@ import zlib
 
 __all__ = [
     "NAME", "OPEN_FLAGS", "NO_FOLLOW", "TERMINAL_IN", "TERMINAL_OUT", "try_lock", "wait_lock", "directory_lock_path",
-    "foreign_owner", "shared_mode", "copy_owner_and_mode", "replace", "fsync_directory", "open_terminal_fd",
+    "foreign_owner", "shared_mode", "copy_owner_and_mode", "replace", "fsync_directory", "open_terminal_fds",
     "readable_within", "run_instead", "lock_directory_fd", "is_loop", "terminal_reached_child",
     "command_line",
 ]  # fmt: skip
@@ -85,11 +85,18 @@ def fsync_directory(directory: str) -> None:
     pass  # NTFS journals the rename; a directory can't be opened for fsync
 
 
-def open_terminal_fd() -> int | None:
+def open_terminal_fds() -> tuple[int, int] | None:
+    """The console as (input, output): CONIN$ reads keys, CONOUT$ shows text (None: no console)."""
     try:
-        return os.open("CONIN$", os.O_RDWR | os.O_NOINHERIT)
+        keys = os.open("CONIN$", os.O_RDWR | os.O_NOINHERIT)
     except OSError:
         return None
+    try:
+        screen = os.open("CONOUT$", os.O_RDWR | os.O_NOINHERIT)
+    except OSError:
+        os.close(keys)
+        return None
+    return keys, screen
 
 
 def readable_within(stream, timeout: float) -> bool:
