@@ -311,6 +311,17 @@ def assert_one_line_failure(result, exit_code: int, *needles: str) -> None:
         assert needle in result.stderr, result.stderr
 
 
+def run_parallel(argv, env, count: int, timeout: float = 120) -> list[tuple[str, str, int]]:
+    """`count` copies of argv started at once, as an SDK's parallel callers: (stdout, stderr, exit code) each."""
+    procs = [
+        subprocess.Popen(
+            argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(count)
+    ]
+    return [p.communicate(timeout=timeout) + (p.returncode,) for p in procs]
+
+
 def on_terminal(argv, env):
     """Start argv in a new session whose controlling terminal (and stdio) is a new pseudo-terminal;
     returns the process and the terminal's master side."""

@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import TOOL, assert_one_line_failure, blocking
+from conftest import TOOL, assert_one_line_failure, blocking, run_parallel
 
 from local_aws import ACCOUNT, terraform
 
@@ -75,20 +75,9 @@ def test_an_expired_access_token_is_refreshed_once_and_the_cache_rotated(home, l
 def test_sixteen_parallel_cold_callers_make_one_refresh_and_one_assume_role(home, local_aws):
     login_source(home, local_aws, expired=True)
     local_aws.reset_requests()
-    procs = [
-        subprocess.Popen(
-            [TOOL, "credential-process", "-p", "tf"],
-            env=home.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(16)
-    ]
-    outputs = [p.communicate(timeout=120) for p in procs]
-    assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
-    assert len({json.loads(out)["AccessKeyId"] for out, _ in outputs}) == 1
+    results = run_parallel([TOOL, "credential-process", "-p", "tf"], home.env, 16)
+    assert all(code == 0 for _, _, code in results), [err for _, err, _ in results]
+    assert len({json.loads(out)["AccessKeyId"] for out, _, _ in results}) == 1
     assert len(refreshes(home, local_aws)) == 1
     assert local_aws.actions().count("AssumeRole") == 1
     assert local_aws.actions().count("CreateOAuth2Token") == 1

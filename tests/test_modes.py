@@ -12,7 +12,7 @@ import termios
 
 import boto3
 import pytest
-from conftest import TOOL, go_identity
+from conftest import TOOL, go_identity, run_parallel
 
 from local_aws import ACCOUNT
 from terraform_session_token import inifile
@@ -59,18 +59,7 @@ def test_16_parallel_cold_calls_make_one_request_and_one_prompt(home, local_aws,
     counter = tmp_path / "prompts"
     configure_tf(home, "--mfa-process", f"echo asked >> {counter}; echo {home.code()}")
     local_aws.reset_requests()
-    procs = [
-        subprocess.Popen(
-            [TOOL, "credential-process", "-p", "tf"],
-            env=home.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(16)
-    ]
-    results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
+    results = run_parallel([TOOL, "credential-process", "-p", "tf"], home.env, 16)
     assert all(code == 0 for _, _, code in results), [err for _, err, _ in results]
     outputs = {out for out, _, _ in results}
     assert len(outputs) == 1, "all 16 callers get the same session"

@@ -140,6 +140,18 @@ def winhome(wine, local_aws, identity):
     return home
 
 
+def configure_from_program_files(winhome: WinHome, python: Path, counter: Path) -> subprocess.CompletedProcess:
+    """`configure -p tf` run by a copy of the Windows Python in C:\\Program Files\\Python 313 (a path with spaces)."""
+    installed = WINDOWS / "prefix" / "drive_c" / "Program Files" / "Python 313"
+    if not installed.exists():
+        shutil.copytree(python.parent, installed)
+    winhome.python = installed / "python.exe"
+    result = winhome.run("configure", "-p", "tf", "--role", ROLE, "--serial", winhome.identity.serial,
+                         "--mfa-process", winhome.code_command(counter))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def codes_asked(counter: Path) -> int:
     return len(counter.read_text().splitlines()) if counter.exists() else 0
 
@@ -174,14 +186,8 @@ def test_credential_process_prints_the_json_and_caches_under_local_app_data(winh
 
 def test_configure_writes_a_line_windows_botocore_runs_from_a_path_with_spaces(winhome, local_aws, tmp_path, wine):
     """The Windows Python in C:\\Program Files\\...: botocore splits the line by Windows rules."""
-    installed = WINDOWS / "prefix" / "drive_c" / "Program Files" / "Python 313"
-    if not installed.exists():
-        shutil.copytree(wine.parent, installed)
-    winhome.python = installed / "python.exe"
     counter = tmp_path / "codes"
-    result = winhome.run("configure", "-p", "tf", "--role", ROLE, "--serial", winhome.identity.serial,
-                         "--mfa-process", winhome.code_command(counter))  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    result = configure_from_program_files(winhome, wine, counter)
     # The path has spaces: it is written as its 8.3 short name, which both botocore and cmd.exe run.
     line = next(line for line in result.stdout.splitlines() if line.startswith("credential_process = "))
     program = line.split(" = ", 1)[1].split(" -m ")[0]
@@ -201,14 +207,8 @@ def test_the_go_sdk_on_windows_runs_the_configured_line_through_cmd_exe(
     winhome, local_aws, tmp_path, wine, go_reader_exe
 ):
     """Terraform's SDK hands credential_process to cmd.exe /C: the quoted path must survive it."""
-    installed = WINDOWS / "prefix" / "drive_c" / "Program Files" / "Python 313"
-    if not installed.exists():
-        shutil.copytree(wine.parent, installed)
-    winhome.python = installed / "python.exe"
     counter = tmp_path / "codes"
-    result = winhome.run("configure", "-p", "tf", "--role", ROLE, "--serial", winhome.identity.serial,
-                         "--mfa-process", winhome.code_command(counter))  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    configure_from_program_files(winhome, wine, counter)
     winhome.env.update(AWS_PROFILE="tf", LOCAL_AWS_ENDPOINT=local_aws.endpoint)
     read = winhome.run_program(str(go_reader_exe))
     assert read.returncode == 0, read.stderr

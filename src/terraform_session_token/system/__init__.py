@@ -1,15 +1,26 @@
 """The one seam between the tool and the operating system: POSIX (Linux, macOS) or Windows.
 
-Each side is one small module with the same names: how a file is locked, opened without
-following a link and replaced atomically, what makes a file or directory private, where the
-terminal is, and how exec hands over to the command. Nothing else asks which system it runs on.
+Each side is one small module defining every name of INTERFACE: how a file is locked, opened
+without following a link and replaced atomically, what makes a file or directory private, where
+the terminal is, how exec hands over to the command, and how a command line is quoted. Nothing
+else asks which system it runs on.
 """
 
 from __future__ import annotations
 
 import os
 
+INTERFACE = (
+    "NAME", "OPEN_FLAGS", "NO_FOLLOW", "TERMINAL_IN", "TERMINAL_OUT",  # constants
+    "try_lock", "wait_lock", "directory_lock_path", "lock_directory_fd",  # locks
+    "foreign_owner", "shared_mode", "copy_owner_and_mode", "replace", "fsync_directory", "is_loop",  # files
+    "open_terminal_fds", "readable_within",  # the terminal
+    "run_instead", "terminal_reached_child", "command_line",  # commands
+)  # fmt: skip
+
 if os.name == "nt":
-    from .windows import *  # noqa: F403
+    from . import windows as _system
 else:
-    from .posix import *  # noqa: F403
+    from . import posix as _system
+
+globals().update({name: getattr(_system, name) for name in INTERFACE})

@@ -7,13 +7,6 @@ import fcntl
 import os
 import stat
 
-__all__ = [
-    "NAME", "OPEN_FLAGS", "NO_FOLLOW", "TERMINAL_IN", "TERMINAL_OUT", "try_lock", "wait_lock", "directory_lock_path",
-    "foreign_owner", "shared_mode", "copy_owner_and_mode", "replace", "fsync_directory", "open_terminal_fds",
-    "readable_within", "run_instead", "lock_directory_fd", "is_loop", "terminal_reached_child",
-    "command_line",
-]  # fmt: skip
-
 NAME = "posix"
 OPEN_FLAGS = os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO must not block the open; no fd leaks into children
 NO_FOLLOW = os.O_NOFOLLOW

@@ -12,13 +12,6 @@ import os
 import time
 import zlib
 
-__all__ = [
-    "NAME", "OPEN_FLAGS", "NO_FOLLOW", "TERMINAL_IN", "TERMINAL_OUT", "try_lock", "wait_lock", "directory_lock_path",
-    "foreign_owner", "shared_mode", "copy_owner_and_mode", "replace", "fsync_directory", "open_terminal_fds",
-    "readable_within", "run_instead", "lock_directory_fd", "is_loop", "terminal_reached_child",
-    "command_line",
-]  # fmt: skip
-
 NAME = "windows"
 OPEN_FLAGS = os.O_BINARY | os.O_NOINHERIT  # bytes as they are (CRLF kept); no handle leaks into children
 NO_FOLLOW = 0  # links are refused by an lstat before the open
