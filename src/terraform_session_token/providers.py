@@ -113,9 +113,8 @@ def from_sts(request: Request) -> Session:
         # are no profile: remembering [default] for them would break the next run.
         request.remembered[OWN_SOURCE_KEY] = settings.source_profile
     serial = settings.mfa_serial
-    if not serial and settings.login_session:
-        pass  # the browser sign-in had the MFA: no code unless the profile names a device
-    elif not serial:
+    # An aws login source: the browser sign-in had the MFA, so no code unless the profile names a device.
+    if not serial and not settings.login_session:
         devices = aws.list_mfa_devices()
         if not devices:
             raise MfaError(
