@@ -60,7 +60,7 @@ def check_target_exists(files: AwsFiles, settings: Settings, args) -> None:
     create = f"to create [{name}], give its role: --role NAME"
     raise UsageError(
         f"profile [{name}] is not in the credentials or config file",
-        f"did you mean -p {close[0]}? ({create})" if close else f"{create}, or configure -p {name} --role NAME",
+        f"did you mean -p {close[0]}? Or, {create}" if close else f"{create}, or configure -p {name} --role NAME",
     )
 
 
