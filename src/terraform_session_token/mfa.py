@@ -55,8 +55,9 @@ class Prompter:
             out.write(text + "\n")
             out.flush()
 
-    def ask(self, prompt: str, timeout: float | None = None) -> str | None:
-        """One answer, or None at end of input; MfaError when `timeout` seconds pass first."""
+    def ask(self, prompt: str, timeout: float | None = None, limit: float | None = None) -> str | None:
+        """One answer, or None at end of input; MfaError when `timeout` seconds pass first (the error
+        names `limit`, the whole wait the user set, of which `timeout` is what was left)."""
         if self.use_tty:
             self._open()
             if self._tty is None:
@@ -70,7 +71,7 @@ class Prompter:
                     self._tty_out.write("\n")
                     self._tty_out.flush()
                     raise MfaError(
-                        f"no MFA code was typed within {timeout:.0f} s "
+                        f"no MFA code was typed within {limit if limit is not None else timeout:.0f} s "
                         "(the AWS SDK stops a credential_process after 60 s)",
                         "run 'terraform-session-token exec -- ...' or the classic flow first, or set mfa_process",
                     )
@@ -110,9 +111,11 @@ class Ask:
         ykman_account: str | None = None,
         ykman_device: str | None = None,
         classic: bool = False,
+        limit: float | None = None,
     ):
         self.serial, self.text, self.timeout, self.driver = serial, text, timeout, driver
         self.ykman_account, self.ykman_device, self.classic = ykman_account, ykman_device, classic
+        self.limit = limit  # the whole wait the caller allows (timeout is what is left of it), for messages
 
     @property
     def prompt(self) -> str:
@@ -210,7 +213,7 @@ def _from_dialog(program: str, ask: Ask) -> str:
     for attempt in range(ATTEMPTS):
         left = None if deadline is None else max(deadline - time.monotonic(), 1.0)
         shown = text if attempt == 0 else f"{text}\n\nA code is 6 digits; try again."
-        answer = prompts.ask_dialog(program, shown, left)
+        answer = prompts.ask_dialog(program, shown, left, ask.limit)
         if CODE.fullmatch(answer.strip()):
             return answer.strip()
     raise MfaError("no valid MFA code was given", "type the 6 digits your MFA app shows for " + ask.serial)

@@ -76,6 +76,7 @@ class Request:
             s.ykman_oath_account,
             s.ykman_device,
             classic=not self.prompter.use_tty,
+            limit=self.wait_limit,
         )
         try:
             return mfa.get_code(ask, self.code_flag, s.mfa_process, self.prompter)

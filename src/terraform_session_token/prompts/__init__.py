@@ -104,7 +104,7 @@ def nothing_can_ask(why: str) -> MfaError:
 # -- dialogs: each dialog module says how to call its program and how to read its ending --------
 
 
-def ask_dialog(program: str, text: str, timeout: float | None) -> str:
+def ask_dialog(program: str, text: str, timeout: float | None, limit: float | None = None) -> str:
     """One answer typed into a dialog; Cancelled when the user cancels, MfaError when it times out."""
     import importlib
 
@@ -124,7 +124,7 @@ def ask_dialog(program: str, text: str, timeout: float | None) -> str:
         done = None
     if done is None or driver.timed_out(done):
         raise MfaError(
-            f"no MFA code was typed into the {program} dialog within {seconds} s",
+            f"no MFA code was typed into the {program} dialog within {limit if limit is not None else seconds:.0f} s",
             "run 'terraform-session-token exec -- ...' or the classic flow first, or set mfa_process",
         )
     if done.returncode == 0:

@@ -12,9 +12,11 @@ def ask(question, prompter) -> str:
     serial, timeout = question.serial, question.timeout
     attempts = ATTEMPTS if prompter.interactive else 1
     for _ in range(attempts):
-        answer = prompter.ask(question.prompt, timeout)
+        answer = prompter.ask(question.prompt, timeout, question.limit)
         while answer is not None and not answer.strip() and not prompter.interactive:
-            answer = prompter.ask(question.prompt, timeout)  # piped input: blank lines are answers to other prompts
+            answer = prompter.ask(
+                question.prompt, timeout, question.limit
+            )  # piped input: blank lines are answers to other prompts
         if answer is None:
             raise MfaError("no MFA code: input ended before one was given", "run again and type the code")
         if CODE.fullmatch(answer.strip()):
