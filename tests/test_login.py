@@ -274,9 +274,9 @@ def test_every_service_a_botocore_source_calls_has_its_model(home):
     botocore's own credential providers call (aws login, IAM Identity Center) must be among them."""
     import botocore.session
 
-    from terraform_session_token import aws
+    from terraform_session_token.aws import connection
 
     session = botocore.session.Session()
-    aws._install_loader(session)
+    connection.install_loader(session)
     for service in ("signin", "sso", "sso-oidc", "sts", "iam"):
         assert session.create_client(service, region_name="us-east-1").meta.service_model.service_name == service

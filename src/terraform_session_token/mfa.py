@@ -1,126 +1,16 @@
-"""Where an MFA code comes from: --code, stdin, a command (mfa_process), or a prompt."""
+"""Where an MFA code comes from: --code, stdin, a command (mfa_process), or a prompt driver
+(prompts/, which never import this module)."""
 
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 from .errors import MfaError
+from .prompts import ATTEMPTS, CODE, Ask, check_code
+from .prompts.terminal import Prompter
 
-CODE = re.compile(r"[0-9]{6}")
-ATTEMPTS = 3
 PROCESS_TIMEOUT = 120
-
-
-class Prompter:
-    """Asks the user questions on stdin/stdout, or on the controlling terminal.
-
-    credential-process uses the terminal: the AWS SDK that runs it owns stdin and stdout.
-    """
-
-    def __init__(self, use_tty: bool = False):
-        self.use_tty = use_tty
-        self._tty = self._tty_out = None
-        self._opened = False
-
-    def _open(self) -> None:
-        """Open the terminal on first use: a cached session never needs it."""
-        if self._opened or not self.use_tty:
-            return
-        self._opened = True
-        from . import system
-
-        try:
-            # Two streams: a terminal can't be opened "r+" in text mode (it is not seekable).
-            self._tty = open(system.TERMINAL_IN, encoding="utf-8")  # noqa: SIM115
-            self._tty_out = open(system.TERMINAL_OUT, "w", encoding="utf-8")  # noqa: SIM115
-        except OSError:
-            self.close()
-
-    @property
-    def available(self) -> bool:
-        self._open()
-        return self._tty is not None if self.use_tty else True
-
-    @property
-    def interactive(self) -> bool:
-        self._open()
-        return self._tty is not None if self.use_tty else sys.stdin.isatty()
-
-    def say(self, text: str) -> None:
-        self._open()
-        out = self._tty_out if self.use_tty else sys.stdout
-        if out is not None:
-            out.write(text + "\n")
-            out.flush()
-
-    def ask(self, prompt: str, timeout: float | None = None, limit: float | None = None) -> str | None:
-        """One answer, or None at end of input; MfaError when `timeout` seconds pass first (the error
-        names `limit`, the whole wait the user set, of which `timeout` is what was left)."""
-        if self.use_tty:
-            self._open()
-            if self._tty is None:
-                return None
-            self._tty_out.write(prompt)
-            self._tty_out.flush()
-            if timeout is not None:
-                from . import system
-
-                if not system.readable_within(self._tty, timeout):
-                    self._tty_out.write("\n")
-                    self._tty_out.flush()
-                    raise MfaError(
-                        f"no MFA code was typed within {limit if limit is not None else timeout:.0f} s "
-                        "(the AWS SDK stops a credential_process after 60 s)",
-                        "run 'terraform-session-token exec -- ...' or the classic flow first, or set mfa_process",
-                    )
-            line = self._tty.readline()
-        else:
-            sys.stdout.write(prompt)
-            sys.stdout.flush()
-            line = sys.stdin.readline()
-            if not sys.stdin.isatty():
-                sys.stdout.write("\n")  # piped input is not echoed: end the prompt's line
-        return line.rstrip("\r\n") if line else None
-
-    def close(self) -> None:
-        for stream in (self._tty, self._tty_out):
-            if stream is not None:
-                stream.close()
-        self._tty = self._tty_out = None
-
-
-def check_code(code: str, where: str) -> str:
-    code = code.strip()
-    if not CODE.fullmatch(code):
-        raise MfaError(f"the MFA code from {where} is not 6 digits", "give the code your MFA app shows now")
-    return code
-
-
-class Ask:
-    """What one code is asked for, and how: the device, the text a prompt shows, the deadline,
-    the prompt driver (prompts.DRIVERS) and, for ykman, which account and key."""
-
-    def __init__(
-        self,
-        serial: str,
-        text: str | None = None,
-        timeout: float | None = None,
-        driver: str = "auto",
-        ykman_account: str | None = None,
-        ykman_device: str | None = None,
-        classic: bool = False,
-        limit: float | None = None,
-    ):
-        self.serial, self.text, self.timeout, self.driver = serial, text, timeout, driver
-        self.ykman_account, self.ykman_device, self.classic = ykman_account, ykman_device, classic
-        self.limit = limit  # the whole wait the caller allows (timeout is what is left of it), for messages
-
-    @property
-    def prompt(self) -> str:
-        """The terminal prompt: the classic flow keeps the seed's bare one."""
-        return "Code: " if self.classic or not self.text else f"{self.text}: "
 
 
 def _terminal_streams():

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 
-from . import mfa, sessions, storage
+from . import mfa, prompts, sessions, storage
 from .errors import KeyringError, MfaError, MfaSessionRejected, RoleError, ToolError
 from .profiles import (
     DEFAULT_ROLE,
@@ -25,6 +25,7 @@ from .profiles import (
     Settings,
     session_name_for,
 )
+from .prompts.terminal import Prompter
 from .sessions import Session
 
 DEFAULT_MAX_DURATION = 3600  # a role's MaxSessionDuration unless raised
@@ -37,7 +38,7 @@ class Request:
         self,
         settings: Settings,
         files: AwsFiles,
-        prompter: mfa.Prompter,
+        prompter: Prompter,
         code_flag: str | None = None,
         wait_limit: float | None = None,
     ):
@@ -62,13 +63,11 @@ class Request:
         """The MFA code for `serial`. A prompt the user cancelled (a dialog, Ctrl-C) is remembered for
         a few seconds: the parallel callers that waited on the lock fail with the same line at once
         instead of each opening a new prompt in turn."""
-        from . import prompts
-
         s = self.settings
         cancelled = sessions.recent_cancel(serial, self.started)
         if cancelled:
             raise prompts.Cancelled(cancelled)
-        ask = mfa.Ask(
+        ask = prompts.Ask(
             serial,
             prompts.describe(serial, s.profile, s.role, s.no_role),
             self.remaining(),
@@ -105,10 +104,11 @@ def from_sts(request: Request) -> Session:
     if _nothing_to_discover(request):
         early_code = request.code(settings.mfa_serial)  # typed while botocore loads
     loading.join()
-    from .aws import Aws  # botocore: only on this path
+    from .aws import Connection  # botocore: only on this path
 
     keys = lambda: source_keys(settings, request.files)  # noqa: E731 - read only when a call needs them
-    aws = Aws(settings, request.files.has_profile(settings.source_profile), keys)
+    aws = Connection(settings, request.files.has_profile(settings.source_profile), keys)
+    sts, iam = aws.sts, aws.iam
     if settings.origins.get("source_profile", "flag") == "flag" and request.files.has_profile(settings.source_profile):
         # Given or defaulted, it is remembered like role and device; keys from AWS_ACCESS_KEY_ID
         # are no profile: remembering [default] for them would break the next run.
@@ -116,7 +116,7 @@ def from_sts(request: Request) -> Session:
     serial = settings.mfa_serial
     # An aws login source: the browser sign-in had the MFA, so no code unless the profile names a device.
     if not serial and not settings.login_session:
-        devices = aws.list_mfa_devices()
+        devices = iam.list_mfa_devices()
         if not devices:
             raise MfaError(
                 "no MFA device is assigned to the source user",
@@ -126,34 +126,34 @@ def from_sts(request: Request) -> Session:
         request.remembered["mfa_serial"] = serial
 
     if settings.no_role:
-        session = aws.get_session_token(duration, serial, early_code or request.code(serial))
+        session = sts.get_session_token(duration, serial, early_code or request.code(serial))
         session.arn = _user_arn(serial)
         return session
 
     role = settings.role or DEFAULT_ROLE
     role_arn = role if role.startswith("arn:") else None
     if role_arn is None:
-        role_arn, max_duration = aws.get_role(role)
+        role_arn, max_duration = iam.get_role(role)
         _check_role_duration(role, duration, max_duration)
         request.remembered[OWN_ROLE_KEY] = role_arn
     elif duration > DEFAULT_MAX_DURATION:
-        _check_remembered_role_duration(aws, role_arn, duration)
+        _check_remembered_role_duration(iam, role_arn, duration)
     settings.role = role_arn
     name = session_name_for(settings, serial)
 
     if settings.mfa_session:
-        mfa_session = mfa_session_for(request, aws, serial, request.mfa_session_min_left)
+        mfa_session = mfa_session_for(request, sts, serial, request.mfa_session_min_left)
         try:
-            session = aws.assume_role(role_arn, name, duration, credentials=mfa_session)
+            session = sts.assume_role(role_arn, name, duration, credentials=mfa_session)
         except MfaSessionRejected:
             # AWS no longer takes it although it has time left: replace it, with one code, once.
-            mfa_session = mfa_session_for(request, aws, serial, request.mfa_session_min_left, rejected=mfa_session)
-            session = aws.assume_role(role_arn, name, duration, credentials=mfa_session)
+            mfa_session = mfa_session_for(request, sts, serial, request.mfa_session_min_left, rejected=mfa_session)
+            session = sts.assume_role(role_arn, name, duration, credentials=mfa_session)
         session.chained = True
         return session
     if not serial:
         try:
-            session = aws.assume_role(role_arn, name, duration)
+            session = sts.assume_role(role_arn, name, duration)
         except RoleError as error:
             raise RoleError(
                 f"AWS refused {role_arn.split('/')[-1]} to the aws login session of [{settings.source_profile}]",
@@ -161,7 +161,7 @@ def from_sts(request: Request) -> Session:
                 f"[profile {settings.profile}] and a code will be asked; else {error.hint}",
             ) from None
     else:
-        session = aws.assume_role(role_arn, name, duration, serial, early_code or request.code(serial))
+        session = sts.assume_role(role_arn, name, duration, serial, early_code or request.code(serial))
     session.chained = bool(settings.login_session)  # assumed with the login's session credentials
     return session
 
@@ -174,12 +174,12 @@ def _check_role_duration(role: str, duration: int, max_duration: int) -> None:
         )
 
 
-def _check_remembered_role_duration(aws, role_arn: str, duration: int) -> None:
+def _check_remembered_role_duration(iam, role_arn: str, duration: int) -> None:
     """A role allows 1 h unless its MaxSessionDuration was raised: asked for more, GetRole says
     before a code is spent. A role GetRole can't read (another account, no permission) is left
     to AssumeRole."""
     try:
-        found, max_duration = aws.get_role(role_arn.split("/")[-1])
+        found, max_duration = iam.get_role(role_arn.split("/")[-1])
     except ToolError:
         return
     if found == role_arn:
@@ -218,7 +218,7 @@ def _nothing_to_discover(request: Request) -> bool:
     return bool(s.mfa_serial) and known_role and within_default and not s.mfa_session and has_source
 
 
-def mfa_session_for(request: Request, aws, serial: str, min_left: int = 0, rejected: Session | None = None) -> Session:
+def mfa_session_for(request: Request, sts, serial: str, min_left: int = 0, rejected: Session | None = None) -> Session:
     """A cached MFA-authenticated GetSessionToken session, asking for a code only when it expired
     (or, when `min_left` is given, when less than that is left of it, or when AWS `rejected` it)."""
     settings = request.settings
@@ -230,7 +230,7 @@ def mfa_session_for(request: Request, aws, serial: str, min_left: int = 0, rejec
             return cached
         low, high, _ = USER_DURATION
         duration = min(max(settings.mfa_session_duration, low), high)
-        session = aws.get_session_token(duration, serial, request.code(serial))
+        session = sts.get_session_token(duration, serial, request.code(serial))
         session.arn = _user_arn(serial)
         sessions.write_cached(name, session)
         return session

@@ -249,13 +249,13 @@ class SessionSource:
     """
 
     def __init__(self, args, use_tty: bool = True, wait_limit: float | None = None, record_fast: bool = False):
-        from .. import mfa
+        from ..prompts.terminal import Prompter
         from ..providers import Request
 
         self.files, self.settings = load(args)
         self.settings.effective_duration()
         warn_no_verify(self.settings)
-        self.prompter = mfa.Prompter(use_tty=use_tty)
+        self.prompter = Prompter(use_tty=use_tty)
         self.request = Request(self.settings, self.files, self.prompter, getattr(args, "code", None), wait_limit)
         self.request.record_fast = record_fast
 

@@ -149,10 +149,10 @@ def run(args) -> int:
         duration = wanted_duration or console.DEFAULT_CONSOLE_DURATION
         lasts = duration
     base = console.signin_base(known, region, override)
-    from ..aws import federation_signin_token
+    from ..aws import signin_token
 
     keys = (session.access_key_id, session.secret_access_key, session.session_token)
-    token = federation_signin_token(console.signin_token_url(base, *keys, duration), settings)
+    token = signin_token(console.signin_token_url(base, *keys, duration), settings)
     url = console.login_url(base, token, landing, logout_first=bool(args.logout_first))
     for note in notes:
         print(f"terraform-session-token: note: {note}", file=sys.stderr)

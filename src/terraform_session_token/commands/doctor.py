@@ -176,12 +176,13 @@ def check_prompt(report: Report, settings) -> None:
     """Who asks for a code: mfa_process, the driver chosen, or what `auto` picks here and now."""
     import shutil
 
-    from .. import mfa, prompts
+    from .. import prompts
+    from ..prompts.terminal import Prompter
 
     if settings.mfa_process:
         report.ok(f"MFA codes come from mfa_process: {terminal_safe(settings.mfa_process)}")
         return
-    prompter = mfa.Prompter(use_tty=True)
+    prompter = Prompter(use_tty=True)
     has_terminal = prompter.available
     prompter.close()
     driver = settings.mfa_prompt
@@ -262,7 +263,7 @@ def check_console(report: Report, files: AwsFiles, settings) -> None:
         report.ok(f"console: 'console -p {settings.profile}' signs in for {span} from the same session")
 
 
-def check_mfa_session(report: Report, aws, settings, devices) -> None:
+def check_mfa_session(report: Report, sts, settings, devices) -> None:
     """A cached MFA session that AWS no longer takes would otherwise look fine until the next refresh."""
     from .. import sessions
 
@@ -274,7 +275,7 @@ def check_mfa_session(report: Report, aws, settings, devices) -> None:
     if cached is None or not cached.is_fresh(0):
         return
     try:
-        aws.caller_identity(credentials=cached, attempts=1)
+        sts.caller_identity(credentials=cached, attempts=1)
     except ToolError:
         report.fail(
             f"AWS no longer accepts the cached MFA session of [{settings.source_profile}] "
@@ -288,13 +289,13 @@ def check_mfa_session(report: Report, aws, settings, devices) -> None:
 
 
 def check_aws(report: Report, files: AwsFiles, settings) -> None:
-    from ..aws import Aws
+    from ..aws import Connection
     from ..providers import source_keys
 
     try:
-        aws = Aws(settings, files.has_profile(settings.source_profile), source_keys(settings, files))
+        aws = Connection(settings, files.has_profile(settings.source_profile), source_keys(settings, files))
         aws.check_source_credentials()
-        identity = aws.caller_identity()
+        identity = aws.sts.caller_identity()
     except ToolError as e:
         report.fail(f"source profile [{settings.source_profile}]: {e.message}", e.hint or "check the source keys")
         return
@@ -309,11 +310,11 @@ def check_aws(report: Report, files: AwsFiles, settings) -> None:
         else:
             report.ok(f"clock within {int(skew)} s of AWS")
     try:
-        devices = [settings.mfa_serial] if settings.mfa_serial else aws.list_mfa_devices()
+        devices = [settings.mfa_serial] if settings.mfa_serial else aws.iam.list_mfa_devices()
     except ToolError as e:
         report.warn(f"can't list MFA devices: {e.message}", e.hint)
         devices = None
-    check_mfa_session(report, aws, settings, devices)
+    check_mfa_session(report, aws.sts, settings, devices)
     if devices == []:
         report.fail("no MFA device is assigned to the source user", "assign a virtual MFA device in the IAM console")
     elif devices:
@@ -329,7 +330,7 @@ def check_aws(report: Report, files: AwsFiles, settings) -> None:
         )
         return
     try:
-        response = aws.describe_role(name)
+        response = aws.iam.describe_role(name)
     except ToolError as e:
         report.fail(f"role {role}: {e.message}", e.hint)
         return

@@ -190,7 +190,7 @@ def add_keys(args) -> int:
 
 
 def _aws_for(args, name: str, keys):
-    from ..aws import Aws
+    from ..aws import Connection
 
     files = AwsFiles.load()
     namespace = argparse.Namespace(
@@ -201,7 +201,7 @@ def _aws_for(args, name: str, keys):
         ca_bundle=getattr(args, "ca_bundle", None),
     )
     settings = resolve(namespace, files)
-    return Aws(settings, files.has_profile(name), keys)
+    return Connection(settings, files.has_profile(name), keys)
 
 
 def list_keys(args) -> int:
@@ -220,7 +220,7 @@ def list_keys(args) -> int:
         age = ""
         if args.check:
             try:
-                created = _aws_for(args, name, keys).access_key_created(keys.access_key_id)
+                created = _aws_for(args, name, keys).iam.access_key_created(keys.access_key_id)
             except ToolError as e:
                 age = f"  age unknown: {e.message}"
             else:
@@ -246,7 +246,7 @@ def rotate(args) -> int:
         raise KeyringError(f"no keys for [{name}] in the OS keyring", f"keys import --source-profile {name} first")
     aws = _aws_for(args, name, old)
     try:
-        new = aws.create_access_key()
+        new = aws.iam.create_access_key()
     except ToolError as e:
         raise type(e)(f"could not create a new key: {e.message}; the old key {old.masked()} is still stored", e.hint)
     print(f"Created {new.masked()}; waiting until AWS accepts it")
@@ -265,7 +265,7 @@ def rotate(args) -> int:
         raise
     print(f"Stored {new.masked()} for [{name}] in the OS keyring")
     try:
-        aws.delete_access_key(old.access_key_id, new)
+        aws.iam.delete_access_key(old.access_key_id, new)
     except ToolError as e:
         raise AwsError(
             f"the new key {new.masked()} is stored and works, but deleting the old key {old.masked()} "
@@ -317,7 +317,7 @@ def _accepted(aws, keys) -> bool:
     for delay in (0, *ACCEPT_DELAYS):
         time.sleep(delay)
         try:
-            aws.caller_identity(keys, attempts=1)
+            aws.sts.caller_identity(keys, attempts=1)
             return True
         except CredentialsError:
             continue
@@ -327,7 +327,7 @@ def _accepted(aws, keys) -> bool:
 def _discard(aws, new, old) -> str:
     """The new key, stored nowhere, deleted in IAM with the old one's signature; what happened, in words."""
     try:
-        aws.delete_access_key(new.access_key_id, old)
+        aws.iam.delete_access_key(new.access_key_id, old)
         return f"the new key {new.masked()} was deleted in IAM"
     except BaseException:
         line = (
@@ -342,9 +342,9 @@ def _confirm_removal(name: str, keys, args) -> None:
     """The keyring may hold the only copy of the secret: ask at a terminal; without one, --yes."""
     if getattr(args, "yes", False):
         return
-    from .. import mfa
+    from ..prompts.terminal import Prompter
 
-    prompter = mfa.Prompter(use_tty=True)
+    prompter = Prompter(use_tty=True)
     try:
         if not prompter.available:
             raise UsageError(

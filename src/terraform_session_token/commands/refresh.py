@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .. import mfa
 from ..errors import MfaError, UsageError, terminal_safe
 from ..profiles import DEFAULT_ROLE
+from ..prompts.terminal import Prompter
 from ..providers import Request, from_sts, source_account
 from ..sessions import Session, describe_left, format_time
 from . import common
@@ -36,7 +36,7 @@ def run(args) -> int:
             raise UsageError(
                 f"a session of {duration} s can't last the {settings.min_left} s --min-left asks for",
                 "use a longer -d (up to the role's MaxSessionDuration), or run the apply through "
-                "exec / credential_process with mfa_session (see 'Long applies' in the README)",
+                "exec / credential_process with mfa_session (see docs/long-applies.md)",
             )
     mine = current and current.is_for_role(wanted, source_account(settings))
     if current and current.is_fresh(needed) and mine and not getattr(args, "force", False):
@@ -50,7 +50,7 @@ def run(args) -> int:
     common.check_writable(files.credentials_path)
     common.check_source_exists(files, settings)
 
-    prompter = mfa.Prompter()
+    prompter = Prompter()
     code_given = getattr(args, "code", None) not in (None, "-")
     if not code_given and not settings.mfa_process:
         print("Terraform Session Token")  # the seed's banner, before its prompts

@@ -13,12 +13,15 @@ at 60 s). Its text never goes through a shell: every program gets it as one argu
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 
 from ..errors import Interrupted, MfaError
 
+CODE = re.compile(r"[0-9]{6}")
+ATTEMPTS = 3
 DRIVERS = ("auto", "terminal", "zenity", "kdialog", "osascript", "ykman")
 DIALOGS = ("zenity", "kdialog", "osascript")
 ENV = "TERRAFORM_SESSION_TOKEN_PROMPT"
@@ -28,6 +31,38 @@ DIALOG_TIMEOUT = 300.0  # a dialog nobody answers closes after this when no dead
 
 class Cancelled(Interrupted):
     """The user cancelled the prompt: exits like an interrupt, and parallel callers are told the same."""
+
+
+def check_code(code: str, where: str) -> str:
+    code = code.strip()
+    if not CODE.fullmatch(code):
+        raise MfaError(f"the MFA code from {where} is not 6 digits", "give the code your MFA app shows now")
+    return code
+
+
+class Ask:
+    """What one code is asked for, and how: the device, the text a prompt shows, the deadline,
+    the prompt driver (prompts.DRIVERS) and, for ykman, which account and key."""
+
+    def __init__(
+        self,
+        serial: str,
+        text: str | None = None,
+        timeout: float | None = None,
+        driver: str = "auto",
+        ykman_account: str | None = None,
+        ykman_device: str | None = None,
+        classic: bool = False,
+        limit: float | None = None,
+    ):
+        self.serial, self.text, self.timeout, self.driver = serial, text, timeout, driver
+        self.ykman_account, self.ykman_device, self.classic = ykman_account, ykman_device, classic
+        self.limit = limit  # the whole wait the caller allows (timeout is what is left of it), for messages
+
+    @property
+    def prompt(self) -> str:
+        """The terminal prompt: the classic flow keeps the seed's bare one."""
+        return "Code: " if self.classic or not self.text else f"{self.text}: "
 
 
 def describe(serial: str, profile: str | None, role: str | None, no_role: bool = False) -> str:
