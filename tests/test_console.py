@@ -232,11 +232,16 @@ def test_logout_first_signs_out_then_in(home, local_aws):
 
 
 def recorder(tmp_path) -> tuple[str, Path]:
-    """A browser stand-in: records its arguments, fetches the first one without following the redirect."""
+    """A browser stand-in: records its arguments, fetches the first one without following the redirect.
+
+    It holds a lock on its log from before the fetch until the record is written, and `browser_log`
+    takes that lock: console returns once the page was fetched, before the record may be written."""
     log = tmp_path / "browser.log"
     script = tmp_path / "browser.py"
     script.write_text(
-        "import json, sys, urllib.request, urllib.error\n"
+        "import fcntl, json, sys, urllib.request, urllib.error\n"
+        f"held = open({str(log)!r}, 'a')\n"
+        "fcntl.flock(held, fcntl.LOCK_EX)\n"
         "class NoRedirect(urllib.request.HTTPRedirectHandler):\n"
         "    def redirect_request(self, *a, **k):\n"
         "        return None\n"
@@ -247,12 +252,22 @@ def recorder(tmp_path) -> tuple[str, Path]:
         "except urllib.error.HTTPError as e:\n"
         "    status, location = e.code, e.headers.get('Location', '')\n"
         "record = {'argv': sys.argv[1:], 'status': status, 'location': location}\n"
-        f"open({str(log)!r}, 'a').write(json.dumps(record) + '\\n')\n"
+        "held.write(json.dumps(record) + '\\n')\n"
+        "held.flush()\n"
     )
     wrapper = tmp_path / "browser"
     wrapper.write_text(f'#!/bin/sh\nexec {subprocess.list2cmdline([os.sys.executable])} {script} "$@"\n')
     wrapper.chmod(0o755)
     return str(wrapper), log
+
+
+def browser_log(log: Path) -> str:
+    """The recorder's log, once the browser that fetched the page has written its record."""
+    import fcntl
+
+    with open(log) as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        return f.read()
 
 
 def test_browser_variable_opens_a_one_time_loopback_address_and_stdout_stays_empty(home, local_aws, tmp_path):
@@ -263,7 +278,7 @@ def test_browser_variable_opens_a_one_time_loopback_address_and_stdout_stays_emp
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert "Opened the AWS console as " + signed_in_as(home) in result.stderr
-    record = json.loads(log.read_text())
+    record = json.loads(browser_log(log))
     address = record["argv"][0]
     # The browser's command line holds only a loopback address, never the sign-in token.
     assert address.startswith("http://127.0.0.1:") and "SigninToken" not in address
@@ -279,13 +294,13 @@ def test_browser_templates_run_without_a_shell(home, tmp_path):
     template = f"{browser} --profile-directory='Prod $(touch {tmp_path}/PWNED)' {{url}} ;touch {tmp_path}/PWNED2"
     result = home.run("console", "-p", "prod", "--role", "TerraformRole", "--code", home.code(), "--browser", template)
     assert result.returncode == 0, result.stderr
-    record = json.loads(log.read_text())
+    record = json.loads(browser_log(log))
     assert record["argv"][0] == f"--profile-directory=Prod $(touch {tmp_path}/PWNED)"
     assert record["argv"][1].startswith("http://127.0.0.1:") and record["argv"][2:] == [";touch", f"{tmp_path}/PWNED2"]
     assert not (tmp_path / "PWNED").exists() and not (tmp_path / "PWNED2").exists()
     home.config.write_text(home.config.read_text() + f"console_browser = {browser} {{url}} profile-key\n")
     assert home.run("console", "-p", "prod").returncode == 0
-    assert json.loads(log.read_text().splitlines()[-1])["argv"][1] == "profile-key"
+    assert json.loads(browser_log(log).splitlines()[-1])["argv"][1] == "profile-key"
 
 
 def test_a_browser_that_is_missing_fails_in_one_line(home):
