@@ -2,8 +2,8 @@
 
 Each entry sets the scene (files, environment, the local AWS), runs the command and checks:
 the documented exit code, one line on stderr with the message, no traceback, no secret
-anywhere in the output, and a credentials file byte-identical to before. The README's
-troubleshooting table is checked against this catalogue.
+anywhere in the output, and a credentials file byte-identical to before. The table of
+docs/troubleshooting.md is checked against this catalogue.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from terraform_session_token.errors import ALL_ERRORS
 ROLE = "arn:aws:iam::123456789012:role/TerraformRole"
 OTHER_SECRET = "wJalrXUtnFEMI/K7MDENG/OTHERSECRETKEYEXAMPLE"
 OTHER_TOKEN = "FwoGZXIvYXdzEXAMPLESESSIONTOKENOFANOTHERTOOL"
-README = Path(__file__).resolve().parents[1] / "README.md"
+TROUBLESHOOTING = Path(__file__).resolve().parents[1] / "docs" / "troubleshooting.md"
 
 
 def keys(identity_or_creds) -> str:
@@ -271,13 +271,12 @@ def test_ctrl_c_at_the_prompt_exits_130_and_writes_nothing(home):
     assert home.credentials.read_bytes() == before
 
 
-def test_readme_troubleshooting_matches_the_catalogue():
-    text = README.read_text()
-    section = text[text.index("## Troubleshooting") :]
+def test_the_troubleshooting_page_matches_the_catalogue():
+    section = TROUBLESHOOTING.read_text()
     for case, (_, exit_code, message) in CATALOGUE.items():
         row = next((line for line in section.splitlines() if message in line), None)
-        assert row is not None, f"README troubleshooting lacks {case!r} ({message})"
-        assert f"| {exit_code} |" in row, f"README gives another exit code for {case!r}"
+        assert row is not None, f"docs/troubleshooting.md lacks {case!r} ({message})"
+        assert f"| {exit_code} |" in row, f"docs/troubleshooting.md gives another exit code for {case!r}"
     for error in ALL_ERRORS:
         assert re.search(rf"\| {error.exit_code} \| {re.escape(error.summary)}", section), error.__name__
     json.dumps(CATALOGUE, default=str)  # the catalogue is plain data

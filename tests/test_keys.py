@@ -156,7 +156,7 @@ def test_no_backend_is_one_line_and_changes_nothing(home, local_aws):
     result = subprocess.run([TOOL, "keys", "import"], env=env, capture_output=True, text=True)
     assert result.returncode == 10
     assert result.stderr.count("\n") == 1 and "no usable OS keyring" in result.stderr
-    assert "Keeping your keys out of plaintext" in result.stderr
+    assert "docs/keyring.md" in result.stderr
     assert home.credentials.read_bytes() == before
 
 

@@ -1,7 +1,7 @@
 """Every failure a user can meet, as one exception type each with its exit code.
 
 cli.py is the one place that prints these and exits; everything else raises.
-The catalogue below is also the source of the README's troubleshooting table.
+The catalogue below is also the source of docs/troubleshooting.md's table of exit codes.
 """
 
 from __future__ import annotations
