@@ -107,7 +107,9 @@ def from_sts(request: Request) -> Session:
     from .aws import Connection  # botocore: only on this path
 
     keys = lambda: source_keys(settings, request.files)  # noqa: E731 - read only when a call needs them
-    aws = Connection(settings, request.files.has_profile(settings.source_profile), keys)
+    aws = Connection(
+        settings, request.files.has_profile(settings.source_profile), keys, request.deadline, request.wait_limit
+    )
     sts, iam = aws.sts, aws.iam
     if settings.origins.get("source_profile", "flag") == "flag" and request.files.has_profile(settings.source_profile):
         # Given or defaulted, it is remembered like role and device; keys from AWS_ACCESS_KEY_ID

@@ -288,6 +288,25 @@ def directory_locked(directory: str) -> Iterator[None]:
         os.close(fd)
 
 
+def lock_directory_within(directory: str, timeout: float) -> int | None:
+    """Take the lock directory_locked takes for `directory`, waiting at most `timeout` seconds: the
+    descriptor holding it (closing it releases the lock), or None when another run held it that long."""
+    import time
+
+    lock_path = system.directory_lock_path(directory)
+    if lock_path is None:
+        fd = system.lock_directory_fd(directory)
+    else:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | system.OPEN_FLAGS, PRIVATE_FILE)
+    deadline = time.monotonic() + timeout
+    while not system.try_lock(fd):
+        if time.monotonic() >= deadline:
+            os.close(fd)
+            return None
+        time.sleep(LOCK_POLL)
+    return fd
+
+
 def atomic_write(path: str, text: str) -> None:
     """Replace the file at `path` (or a symlink's target) in one rename, after fsync."""
     import tempfile
