@@ -92,11 +92,32 @@ def test_destinations(wanted, expected):
         "https://console.amazonaws.cn/",  # another partition's console
         "ec2 home",
         "ec2/\x1b[31m",
+        "https://evil.example\\@console.aws.amazon.com/",  # Chromium's host: evil.example
+        "https://evil.example\\.console.aws.amazon.com/",
+        "https://user:pw@console.aws.amazon.com/",
+        "https://console.aws.amazon.com:8443/",
+        "https://console.aws.amazon.com\t.evil.example/",
+        "https://evil%2Eexample.console.aws.amazon.com/",
+        "HTTPS://console.aws.amazon.com/",
     ],
 )
 def test_destinations_that_are_not_console_pages_are_refused(wanted):
     with pytest.raises(ValueError):
         console.destination(wanted, "aws", "us-east-1")
+
+
+@pytest.mark.parametrize(
+    "wanted", ["https://evil.example\\@console.aws.amazon.com/", "https://evil.example\\.console.aws.amazon.com/s3"]
+)
+def test_a_destination_browsers_read_as_another_host_is_refused_before_any_code(home, local_aws, tmp_path, wanted):
+    counter = tmp_path / "codes"
+    local_aws.reset_requests()
+    result = home.run(
+        "console", "-p", "prod", "--role", "TerraformRole", "--serial", home.identity.serial,
+        "--mfa-process", home.mfa_process(counter), "--print", "--destination", wanted,
+    )  # fmt: skip
+    assert_one_line_failure(result, 2, "is not an https URL of the aws console", "backslash")
+    assert result.stdout == "" and local_aws.actions() == [] and home.codes_asked(counter) == 0
 
 
 def test_signin_token_url_carries_the_session_and_the_duration_only_when_given():

@@ -58,7 +58,13 @@ def freeze_login_credentials(connection) -> None:
     path = login_cache.check(settings.login_session, source)
     limit, shown = connection.time_left(call_deadline())
     started = time.monotonic()
-    fd = storage.lock_directory_within(login_cache.lock_directory(path), limit)
+    try:
+        fd = storage.lock_directory_within(login_cache.lock_directory(path), limit)
+    except OSError as e:
+        raise CredentialsError(
+            f"can't lock the directory of the aws login cache {path}: {e.strerror}",
+            "make the directory readable by you, or set AWS_LOGIN_CACHE_DIRECTORY",
+        ) from None
     if fd is None:
         raise NetworkError(
             f"gave up after {shown:.0f} s waiting for another terraform-session-token that is refreshing the aws "

@@ -104,8 +104,13 @@ def run(args) -> int:
     wanted_duration = _console_duration(args, conf, where)
     template = getattr(args, "browser", None) or conf.get("console_browser")
     override = _signin_override(settings)
-    if args.destination and "://" in args.destination and not args.destination.startswith("https://"):
-        raise UsageError(f"--destination {args.destination!r} is not an https console URL", "e.g. --destination s3")
+    if args.destination and "://" in args.destination:
+        problem = console.url_problem(args.destination)  # before a code is spent; the partition's host later
+        if problem:
+            raise UsageError(
+                f"--destination {args.destination!r} is not an https URL of the aws console: {problem}",
+                "a service (s3), a path (ec2/home#Instances) or a console URL",
+            )
     chained_expected = settings.mfa_session or bool(settings.login_session)
     via = "an MFA session (mfa_session)" if settings.mfa_session else "an aws login session"
     if template and not args.print_url:
