@@ -145,13 +145,12 @@ def ask_dialog(program: str, text: str, timeout: float | None, limit: float | No
 
     driver = importlib.import_module(f"{__name__}.{program}")
     seconds = max(int(timeout if timeout is not None else DIALOG_TIMEOUT), 1)
+    from .. import system
+
     try:
-        done = subprocess.run(
-            driver.argv(text, seconds),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=seconds + 2,  # kdialog has no timeout of its own
+        # kdialog has no timeout of its own: past this one, it and all it started are killed.
+        done = system.run_bounded(
+            driver.argv(text, seconds), False, subprocess.DEVNULL, subprocess.PIPE, subprocess.PIPE, seconds + 2
         )
     except FileNotFoundError:
         raise MfaError(f"mfa_prompt is {program} but {program} is not installed", f"install {program}, or use auto")

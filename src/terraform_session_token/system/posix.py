@@ -113,3 +113,30 @@ def command_line(argv: list[str]) -> str:
     import shlex
 
     return " ".join(shlex.quote(a) for a in argv)
+
+
+def run_bounded(command, shell: bool, stdin, stdout, stderr, timeout: float):
+    """subprocess.run for a command that must end by `timeout`: it runs in a session (and process
+    group) of its own, and when it outlives the timeout, or this process is interrupted, the whole
+    group is killed: a shell's pipeline (`waiter | tr -d ' '`) with it, not the shell alone.
+    Its stdin and stderr may still be the terminal (given as descriptors); it is only not its
+    controlling terminal, so that its reads are never stopped as a background group's."""
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(
+        command, shell=shell, stdin=stdin, stdout=stdout, stderr=stderr, text=True, start_new_session=True
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass  # the group is gone already
+        try:
+            proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass  # a process that left the group holds our pipe: it is not waited for
+        raise
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)
