@@ -215,6 +215,9 @@ CATALOGUE = {
     "invalid flag value": (plain("-d", "abc"), 2, "invalid int value"),
     "unknown flag": (plain("--no-such-flag"), 2, "unrecognized arguments"),
     "mfa_process fails": (plain("--role", "TerraformRole", "--mfa-process", "exit 1"), 6, "mfa_process failed"),
+    "dialog without a display": (
+        plain("--role", "TerraformRole", "--prompt", "zenity"), 6, "mfa_prompt is zenity but there is no display"
+    ),
     "aws login cache cut short": (
         _cut_login_cache,
         5,

@@ -202,8 +202,8 @@ def check_prompt(report: Report, settings) -> None:
         missing = None if has_terminal else "there is no terminal here"
     elif not shutil.which(driver):
         missing = f"{driver} is not installed"
-    elif driver in ("zenity", "kdialog") and not prompts.has_display():
-        missing = "there is no display here (DISPLAY and WAYLAND_DISPLAY are unset)"
+    elif driver in ("zenity", "kdialog") and prompts.display_problem():
+        missing = prompts.display_problem()
     else:
         missing = None
     if missing:
