@@ -126,6 +126,7 @@ def from_sts(request: Request) -> Session:
             )
         serial = devices[0] if len(devices) == 1 else mfa.choose_device(devices, request.prompter)
         request.remembered["mfa_serial"] = serial
+        settings.mfa_serial = serial  # exec's later refreshes: no discovery (nor source keys) again
 
     if settings.no_role:
         session = sts.get_session_token(duration, serial, early_code or request.code(serial))
