@@ -18,6 +18,9 @@ NO_FOLLOW = 0  # links are refused by an lstat before the open
 TERMINAL_IN, TERMINAL_OUT = "CONIN$", "CONOUT$"
 REPLACE_PATIENCE = 5.0  # seconds a replace is retried while another program holds the file open
 SHARING_VIOLATIONS = (5, 32, 33)  # access denied, sharing violation, lock violation
+# A process's command line is read through a handle to it, which another (non-administrator) user
+# can't open: the default security descriptor of a process grants only its user and SYSTEM.
+COMMAND_LINES_PRIVATE = True
 
 
 def try_lock(fd: int) -> bool:
@@ -195,3 +198,7 @@ def run_bounded(command, shell: bool, stdin, stdout, stderr, timeout: float):
         if job:
             kernel32.CloseHandle(job)
     return subprocess.CompletedProcess(command, proc.returncode, out, err)
+
+
+def loopback_peer_uid(client: tuple[str, int], server: tuple[str, int]) -> int | None:
+    return None  # no uid to tell; command lines are private (COMMAND_LINES_PRIVATE)
