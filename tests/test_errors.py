@@ -216,7 +216,9 @@ CATALOGUE = {
     "unknown flag": (plain("--no-such-flag"), 2, "unrecognized arguments"),
     "mfa_process fails": (plain("--role", "TerraformRole", "--mfa-process", "exit 1"), 6, "mfa_process failed"),
     "dialog without a display": (
-        plain("--role", "TerraformRole", "--prompt", "zenity"), 6, "mfa_prompt is zenity but there is no display"
+        plain("--role", "TerraformRole", "--prompt", "zenity"),
+        6,
+        "mfa_prompt is zenity but there is no display",
     ),
     "aws login cache cut short": (
         _cut_login_cache,
