@@ -13,10 +13,10 @@ from test_hostile_state import lock_keyring
 
 from local_aws import ACCOUNT, LocalAws
 
-LIFETIME = 6  # seconds a role session really lasts
-MFA_LIFETIME = 60  # and an MFA session
-MARGIN = 2
-MIN_LEFT = 40  # what exec asks of the MFA session at its start: less is left of it after 20 s
+LIFETIME = 4  # seconds a role session really lasts
+MFA_LIFETIME = 40  # and an MFA session
+MARGIN = 1
+MIN_LEFT = 28  # what exec asks of the MFA session at its start: less is left of it after 12 s
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/TerraformRole"
 LOOP_CLIENT = str(Path(__file__).parent / "loop_client.py")
 
@@ -47,7 +47,7 @@ def test_a_keyring_locked_while_exec_runs_does_not_stop_its_refreshes_with_an_mf
         + (f"mfa_serial = {home.identity.serial}\n" if serial == "configured" else "")
         + f"session_refresh_margin = {MARGIN}\nmfa_process = {home.mfa_process(counter)}\nregion = us-east-1\n"
     )
-    run_for = 5 * LIFETIME  # ends MFA_LIFETIME - 30 s after the MFA session began, 10 s past MIN_LEFT
+    run_for = 5 * LIFETIME  # ends about 20 s into the MFA session: 8 s past MIN_LEFT, 20 s before its end
     exec_run = subprocess.Popen(
         [TOOL, "exec", "-p", "m", "--min-left", f"{MIN_LEFT}s", "--", sys.executable, LOOP_CLIENT, str(run_for)],
         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

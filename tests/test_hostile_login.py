@@ -183,11 +183,11 @@ def test_a_fifo_as_the_login_cache_is_one_line_and_status_and_doctor_do_not_wait
 
 class HeldRelay:
     """An HTTP relay to the local sign-in service that holds each refresh until a second one arrives
-    (or 8 s pass): two runs that both refresh are then both in flight with the same refresh token."""
+    (or 5 s pass): two runs that both refresh are then both in flight with the same refresh token."""
 
     def __init__(self, target: str):
         self.target = urllib.parse.urlsplit(target)
-        self.barrier = threading.Barrier(2, timeout=8)
+        self.barrier = threading.Barrier(2, timeout=5)
         self.count = 0
         relay = self
 
