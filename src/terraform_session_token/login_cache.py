@@ -84,13 +84,13 @@ def read(session: str, env=os.environ) -> dict:
     finally:
         os.close(fd)
     if not data.strip():
-        raise Unusable(path, "is empty (as a refresh killed halfway leaves it)")
+        raise Unusable(path, "is empty, as a refresh killed halfway leaves it")
     if len(data) > SIZE_LIMIT:
         raise Unusable(path, "is far larger than a login cache")
     try:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise Unusable(path, "is cut short or is not JSON (as a refresh killed halfway leaves it)") from None
+        raise Unusable(path, "is cut short or is not JSON, as a refresh killed halfway leaves it") from None
     if not isinstance(document, dict):
         raise Unusable(path, "is not the JSON object the AWS CLI writes")
     access = document.get("accessToken")
