@@ -3,11 +3,13 @@ endpoint as the local AWS serves it; a real browser (headless Chromium) ends on 
 
 from __future__ import annotations
 
+import fcntl
 import http.cookiejar
 import json
 import os
 import shutil
 import subprocess
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from conftest import assert_one_line_failure
+from conftest import TOOL, assert_one_line_failure
 
 from local_aws import ACCOUNT
 from terraform_session_token import console
@@ -92,11 +94,32 @@ def test_destinations(wanted, expected):
         "https://console.amazonaws.cn/",  # another partition's console
         "ec2 home",
         "ec2/\x1b[31m",
+        "https://evil.example\\@console.aws.amazon.com/",  # Chromium's host: evil.example
+        "https://evil.example\\.console.aws.amazon.com/",
+        "https://user:pw@console.aws.amazon.com/",
+        "https://console.aws.amazon.com:8443/",
+        "https://console.aws.amazon.com\t.evil.example/",
+        "https://evil%2Eexample.console.aws.amazon.com/",
+        "HTTPS://console.aws.amazon.com/",
     ],
 )
 def test_destinations_that_are_not_console_pages_are_refused(wanted):
     with pytest.raises(ValueError):
         console.destination(wanted, "aws", "us-east-1")
+
+
+@pytest.mark.parametrize(
+    "wanted", ["https://evil.example\\@console.aws.amazon.com/", "https://evil.example\\.console.aws.amazon.com/s3"]
+)
+def test_a_destination_browsers_read_as_another_host_is_refused_before_any_code(home, local_aws, tmp_path, wanted):
+    counter = tmp_path / "codes"
+    local_aws.reset_requests()
+    result = home.run(
+        "console", "-p", "prod", "--role", "TerraformRole", "--serial", home.identity.serial,
+        "--mfa-process", home.mfa_process(counter), "--print", "--destination", wanted,
+    )  # fmt: skip
+    assert_one_line_failure(result, 2, "is not an https URL of the aws console", "backslash")
+    assert result.stdout == "" and local_aws.actions() == [] and home.codes_asked(counter) == 0
 
 
 def test_signin_token_url_carries_the_session_and_the_duration_only_when_given():
@@ -416,3 +439,115 @@ def test_headless_chromium_opens_the_printed_url_and_lands_on_the_console(home, 
     )  # fmt: skip
     assert f"Signed in as {signed_in_as(home)}" in dom.stdout, dom.stderr[-2000:]
     assert "Destination: https://console.aws.amazon.com/console/home?region=us-east-1" in dom.stdout
+
+
+# -- another local user watching command lines ------------------------------------------------------
+
+OTHER_UID = 65534  # nobody
+# What another user can do: read every process's command line (/proc/PID/cmdline), take the
+# loopback address from the browser's, and fetch it first. It looks only at the command line that
+# carries this test's marker (other tests' browsers may run at the same time).
+WATCHER = r"""
+import json, os, sys, time, urllib.error, urllib.request
+marker = sys.argv[1].encode()
+deadline = time.monotonic() + 90
+address = None
+while address is None and time.monotonic() < deadline:
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if marker in args:
+            address = next((a.decode() for a in args if a.startswith(b"http://127.0.0.1:")), None)
+            if address:
+                break
+    time.sleep(0.01)
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **k):
+        return None
+status, location = 0, ""
+try:
+    urllib.request.build_opener(NoRedirect).open(address, timeout=10)
+    status = 200
+except urllib.error.HTTPError as e:
+    status, location = e.code, e.headers.get("Location", "")
+except OSError as e:
+    status = str(e)
+print(json.dumps({"address": address, "status": status, "location": location}), flush=True)
+"""
+
+
+def watcher(marker: str) -> subprocess.Popen:
+    """Another local user (uid 65534) polling every process's command line for the address."""
+    return subprocess.Popen(["/usr/bin/python3", "-c", WATCHER, marker], user=OTHER_UID, group=OTHER_UID,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/")  # fmt: skip
+
+
+def test_another_user_who_reads_the_browsers_command_line_gets_nothing_and_the_browser_gets_the_console(home, tmp_path):
+    browser = chromium()
+    tmp_path.chmod(0o755)  # the other user must be able to see the browser stand-in's path, nothing more
+    gate, dom = tmp_path / "gate", tmp_path / "dom.html"
+    gate.touch()
+    held = os.open(gate, os.O_RDONLY)
+    fcntl.flock(held, fcntl.LOCK_EX)  # the browser waits until the other user has tried
+    chromium_argv = [
+        browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium'}", "--dump-dom",
+    ]  # fmt: skip
+    stand_in = tmp_path / "browser.py"
+    stand_in.write_text(
+        "import fcntl, subprocess, sys\n"
+        f"out = open({str(dom)!r}, 'w')\n"
+        "fcntl.flock(out, fcntl.LOCK_EX)\n"
+        f"with open({str(gate)!r}) as gate:\n"
+        "    fcntl.flock(gate, fcntl.LOCK_EX)\n"
+        f"subprocess.run({chromium_argv!r} + [sys.argv[1]], stdout=out, stderr=subprocess.DEVNULL, timeout=120)\n"
+        "out.flush()\n"
+    )
+    marker = f"browser-of-{tmp_path.name}"
+    other = watcher(marker)
+    run = subprocess.Popen(
+        [TOOL, "console", "-p", "prod", "--role", "TerraformRole", "--code", home.code(),
+         "--browser", f"{sys.executable} {stand_in} {{url}} {marker}"],
+        env=home.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        seen, trace = other.communicate(timeout=120)
+        record = json.loads(seen)
+        assert record["address"].startswith("http://127.0.0.1:"), trace
+        assert record["status"] == 403 and record["location"] == "", record
+    finally:
+        os.close(held)  # now the user's own browser asks
+        out, err = run.communicate(timeout=120)
+    assert run.returncode == 0, err
+    assert out == ""
+    assert "a process of another user (uid 65534) asked for the console's one-time address and was refused" in err
+    assert "Opened the AWS console as " + signed_in_as(home) in err
+    with open(dom) as page:
+        fcntl.flock(page, fcntl.LOCK_EX)  # written once Chromium is done
+        assert f"Signed in as {signed_in_as(home)}" in page.read()
+
+
+def test_when_only_another_user_asks_console_says_nothing_was_signed_in(home, local_aws, tmp_path):
+    tmp_path.chmod(0o755)
+    marker = f"browser-of-{tmp_path.name}"
+    other = watcher(marker)
+    home.config.write_text(
+        f"[profile prod]\nsession_role_arn = {ROLE}\nmfa_serial = {home.identity.serial}\n"
+        "session_source_profile = default\n"
+    )
+    before = len(local_aws.sign_ins())
+    result = home.run(
+        "console", "-p", "prod", "--role", "TerraformRole", "--code", home.code(),
+        "--browser", f"sh -c 'sleep 8' {{url}} {marker}", env={"TERRAFORM_SESSION_TOKEN_BROWSER_WAIT": "5"},
+    )  # fmt: skip
+    record = json.loads(other.communicate(timeout=60)[0])
+    assert record["status"] == 403, record
+    assert_one_line_failure(
+        result, 2, "the browser did not ask for the sign-in page within 5 s, so nothing was signed in",
+        "a process of another user (uid 65534) asked for it and was refused",
+    )  # fmt: skip
+    assert "Opened" not in result.stderr and len(local_aws.sign_ins()) == before

@@ -145,6 +145,15 @@ def _aws_style(home, aws):
     return ["--code", "123456"], {}
 
 
+def _cut_login_cache(home, aws):
+    """A login source whose cache a killed refresh left cut short."""
+    home.config.write_text(f"[profile dev-login]\nlogin_session = {home.identity.arn}\nregion = us-east-1\n")
+    aws.write_login_cache(home.identity, home.root, home.identity.arn)
+    [cache] = (home.root / ".aws" / "login" / "cache").iterdir()
+    cache.write_text(cache.read_text()[:100])
+    return ["--source-profile", "dev-login", "--role", ROLE], {}
+
+
 CATALOGUE = {
     "wrong MFA code": (_wrong_code, 6, "AWS rejected the MFA code"),
     "code not 6 digits": (plain("--role", "TerraformRole", "--code", "12ab"), 6, "is not 6 digits"),
@@ -206,6 +215,16 @@ CATALOGUE = {
     "invalid flag value": (plain("-d", "abc"), 2, "invalid int value"),
     "unknown flag": (plain("--no-such-flag"), 2, "unrecognized arguments"),
     "mfa_process fails": (plain("--role", "TerraformRole", "--mfa-process", "exit 1"), 6, "mfa_process failed"),
+    "dialog without a display": (
+        plain("--role", "TerraformRole", "--prompt", "zenity"),
+        6,
+        "mfa_prompt is zenity but there is no display",
+    ),
+    "aws login cache cut short": (
+        _cut_login_cache,
+        5,
+        "the aws login cache of source profile [dev-login] can't be used",
+    ),
 }
 
 

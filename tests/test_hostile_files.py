@@ -7,7 +7,7 @@ import stat
 import subprocess
 
 import pytest
-from conftest import assert_one_line_failure
+from conftest import TOOL, assert_one_line_failure
 
 from terraform_session_token import inifile
 
@@ -122,3 +122,25 @@ def test_a_read_only_file_mount_is_refused_before_the_code_is_spent(home, bind_m
     assert_one_line_failure(result, 4, "read-only")
     assert local_aws.actions() == [], "no code spent"
     assert bind_mounted.read_bytes() == before
+
+
+def test_under_umask_002_the_directories_the_tool_creates_are_private_and_its_cache_works(home, local_aws):
+    """A shared-group umask (002, common on multi-user hosts) set in the child, no ~/.cache yet:
+    every directory the tool creates is 0700, so the next cached command can use it."""
+    counter = home.root / "codes"
+    assert not (home.root / ".cache").exists()
+    configured = home.run(
+        "configure", "-p", "tf", "--role", "TerraformRole", "--serial", home.identity.serial,
+        "--mfa-process", home.mfa_process(counter),
+    )  # fmt: skip
+    assert configured.returncode == 0, configured.stderr
+    umask = ["sh", "-c", 'umask 002 && exec "$@"', "sh", TOOL]
+    runs = []
+    for _ in range(2):
+        runs.append(subprocess.run([*umask, "credential-process", "-p", "tf"], env=home.env, capture_output=True,
+                                   text=True, timeout=60, stdin=subprocess.DEVNULL))  # fmt: skip
+        assert runs[-1].returncode == 0, runs[-1].stderr
+    assert runs[0].stdout == runs[1].stdout, "the second run is served from the cache"
+    assert home.codes_asked(counter) == 1
+    for directory in (home.root / ".cache", home.cache):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory

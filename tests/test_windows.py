@@ -354,3 +354,32 @@ def test_with_no_console_and_no_code_source_it_says_what_to_do(winhome, local_aw
     result = winhome.run("credential-process", "-p", "nocon", "--role", ROLE, "--serial", winhome.identity.serial)
     assert_one_line_failure(result, 6, "an MFA code is needed but", "pass --code, set mfa_process")
     assert "AssumeRole" not in local_aws.actions()
+
+
+def test_an_mfa_process_past_its_deadline_is_ended_with_everything_it_started(winhome, tmp_path):
+    """cmd.exe runs a pipeline whose first program would wait 5 minutes: at --timeout the whole
+    job ends (the program's connection to this test closes), not only cmd.exe."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(60)
+    waiter = tmp_path / "waiter.py"
+    waiter.write_text(
+        "import socket, time\n"
+        f"s = socket.create_connection(('127.0.0.1', {server.getsockname()[1]}))\n"
+        "time.sleep(300)\n"
+    )
+    command = f"{subprocess.list2cmdline([win(winhome.python), win(waiter)])} | more"
+    proc = winhome.popen([*winhome.python_argv(), "credential-process", "-p", "w", "--role", ROLE,
+                          "--serial", winhome.identity.serial, "--mfa-process", command, "--timeout", "8"])  # fmt: skip
+    try:
+        conn, _ = server.accept()
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 6 and "mfa_process did not finish within 8 s" in err, err
+        conn.settimeout(30)
+        assert conn.recv(1) == b"", "the waiter's connection closed: it was ended with the job"
+    finally:
+        proc.kill()
+        server.close()

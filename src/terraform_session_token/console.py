@@ -61,12 +61,39 @@ def console_base(partition: str, region: str) -> str:
     return f"https://{host}"
 
 
-def is_console_url(url: str, partition: str) -> bool:
-    """An https URL on the partition's console domain (AWS redirects only there)."""
+HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
+
+
+def url_problem(url: str, partition: str | None = None) -> str | None:
+    """Why `url` is not a console URL (of `partition`, else of any partition), or None.
+
+    Browsers parse URLs as WHATWG says, not as urlsplit does: a backslash ends the host
+    (`https://evil.example\\@console.aws.amazon.com/` is evil.example to Chromium, the console
+    to urlsplit), tabs and line breaks are dropped, the host is percent-decoded. So nothing is
+    taken that the two could read apart: no backslash, white space or control character, no
+    user or password, no port, and a host of plain labels on the console domain."""
+    domains = [PARTITIONS[partition][1]] if partition else [p[1] for p in PARTITIONS.values()]
+    if "\\" in url:
+        return "it has a backslash, which browsers read as a slash"
+    if not url.isprintable() or any(c.isspace() for c in url):
+        return "it has white space or a control character"
     parts = urlsplit(url)
-    domain = PARTITIONS[partition][1]
-    host = parts.hostname or ""
-    return parts.scheme == "https" and (host == domain or host.endswith("." + domain))
+    if parts.scheme != "https" or not url.startswith("https://"):
+        return "it is not an https URL"
+    if "@" in parts.netloc:
+        return "it names a user before the host"
+    host = parts.netloc.lower()
+    if not HOST.fullmatch(host):
+        return "its host is not a plain host name (no port, no escapes)"
+    if not any(host == d or host.endswith("." + d) for d in domains):
+        return f"its host is not on the console's domain ({', '.join(domains)})"
+    return None
+
+
+def is_console_url(url: str, partition: str) -> bool:
+    """An https URL on the partition's console domain (AWS redirects only there), read the same by
+    browsers and by Python."""
+    return url_problem(url, partition) is None
 
 
 def _with_region(url: str, region: str) -> str:
@@ -84,9 +111,10 @@ def destination(wanted: str | None, partition: str, region: str) -> str:
     if not wanted:
         return f"{base}/console/home?region={region}"
     if "://" in wanted:
-        if not is_console_url(wanted, partition):
+        problem = url_problem(wanted, partition)
+        if problem:
             domain = PARTITIONS[partition][1]
-            raise ValueError(f"{wanted!r} is not an https URL of the {partition} console ({domain})")
+            raise ValueError(f"{wanted!r} is not an https URL of the {partition} console ({domain}): {problem}")
         return wanted
     if SERVICE.fullmatch(wanted):
         return f"{base}/{wanted}/home?region={region}"

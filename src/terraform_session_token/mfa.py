@@ -23,29 +23,28 @@ def _terminal_streams():
     return system.open_terminal_fds() or (subprocess.DEVNULL, subprocess.PIPE)
 
 
-def code_from_process(command, timeout: float | None = None, name: str = "mfa_process") -> str:
+def code_from_process(
+    command, timeout: float | None = None, name: str = "mfa_process", wait_limit: float | None = None
+) -> str:
     """Run a code command (mfa_process through the shell, or an argv list) and take the 6-digit
     code it prints. Its stdin and stderr are the controlling terminal when there is one, so that
-    its own prompts (a YubiKey's "Touch your key", an OATH password) reach the user."""
+    its own prompts (a YubiKey's "Touch your key", an OATH password) reach the user. `wait_limit`:
+    the wait the user set (--timeout), named when it runs out, rather than what was left of it."""
     import subprocess
+
+    from . import system
 
     limit = PROCESS_TIMEOUT if timeout is None else max(min(timeout, PROCESS_TIMEOUT), 1)
     shown = command if isinstance(command, str) else " ".join(command)
     stdin, stderr = _terminal_streams()
     try:
-        done = subprocess.run(
-            command,
-            shell=isinstance(command, str),
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            timeout=limit,
-            text=True,
-        )
+        # Past the deadline every process it started is killed, not the shell alone.
+        done = system.run_bounded(command, isinstance(command, str), stdin, subprocess.PIPE, stderr, limit)
     except FileNotFoundError:
         raise MfaError(f"{name} can't run: {shown.split()[0]} is not installed or not on PATH", f"check: {shown}")
     except subprocess.TimeoutExpired:
-        raise MfaError(f"{name} did not finish within {limit:.0f} s", f"check: {shown}")
+        said = wait_limit if wait_limit is not None and timeout is not None and timeout <= wait_limit else limit
+        raise MfaError(f"{name} did not finish within {said:.0f} s", f"check: {shown}")
     finally:
         for fd in {stdin, stderr}:
             if isinstance(fd, int) and fd >= 0:
@@ -70,7 +69,7 @@ def get_code(ask: Ask, code_flag: str | None, mfa_process: str | None, prompter:
     if code_flag:
         return check_code(code_flag, "--code")
     if mfa_process:
-        return code_from_process(mfa_process, ask.timeout)
+        return code_from_process(mfa_process, ask.timeout, wait_limit=ask.limit)
     from . import prompts
 
     driver = ask.driver
@@ -83,7 +82,8 @@ def get_code(ask: Ask, code_flag: str | None, mfa_process: str | None, prompter:
 
         if not prompter.available:
             prompts.notify(f"{ask.text or 'MFA code'}: {ykman.TOUCH}")
-        return code_from_process(ykman.argv(ask.serial, ask.ykman_account, ask.ykman_device), ask.timeout, "ykman")
+        argv = ykman.argv(ask.serial, ask.ykman_account, ask.ykman_device)
+        return code_from_process(argv, ask.timeout, "ykman", wait_limit=ask.limit)
     if driver in prompts.DIALOGS:
         return _from_dialog(driver, ask)
     if not prompter.available:

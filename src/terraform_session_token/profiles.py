@@ -409,36 +409,3 @@ def session_name_for(settings: Settings, serial: str) -> str:
         name = m.group(3).split("/")[-1] if m else os.environ.get("USER", "terraform")
     name = re.sub(r"[^\w+=,.@-]", "-", name)[:64]
     return name if len(name) >= 2 else f"{name}--"[:2]
-
-
-def login_cache_file(session: str, env=os.environ) -> str:
-    """Where the AWS CLI keeps an `aws login` session: AWS_LOGIN_CACHE_DIRECTORY, else
-    ~/.aws/login/cache, in a file named by the session's SHA-256 (as botocore finds it)."""
-    import hashlib
-
-    directory = env.get("AWS_LOGIN_CACHE_DIRECTORY")
-    directory = (
-        os.path.expanduser(os.path.expandvars(directory))
-        if directory
-        else os.path.expanduser(os.path.join("~", ".aws", "login", "cache"))
-    )
-    return os.path.join(directory, hashlib.sha256(session.encode("utf-8")).hexdigest() + ".json")
-
-
-def login_token_expiry(session: str, env=os.environ) -> tuple[str | None, str]:
-    """The access token's expiry (ISO 8601) read from the login cache, for status and doctor only;
-    botocore alone reads it for credentials and refreshes it. (None, why) when it can't be read."""
-    import json
-
-    path = login_cache_file(session, env)
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        expires = data["accessToken"]["expiresAt"]
-    except FileNotFoundError:
-        return None, f"no login cache at {path}"
-    except PermissionError:
-        return None, f"the login cache {path} is not readable"
-    except (OSError, ValueError, KeyError, TypeError):
-        return None, f"the login cache {path} is not one the AWS CLI wrote"
-    return (expires if isinstance(expires, str) else None), path

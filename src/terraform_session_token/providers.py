@@ -107,7 +107,9 @@ def from_sts(request: Request) -> Session:
     from .aws import Connection  # botocore: only on this path
 
     keys = lambda: source_keys(settings, request.files)  # noqa: E731 - read only when a call needs them
-    aws = Connection(settings, request.files.has_profile(settings.source_profile), keys)
+    aws = Connection(
+        settings, request.files.has_profile(settings.source_profile), keys, request.deadline, request.wait_limit
+    )
     sts, iam = aws.sts, aws.iam
     if settings.origins.get("source_profile", "flag") == "flag" and request.files.has_profile(settings.source_profile):
         # Given or defaulted, it is remembered like role and device; keys from AWS_ACCESS_KEY_ID
@@ -124,6 +126,7 @@ def from_sts(request: Request) -> Session:
             )
         serial = devices[0] if len(devices) == 1 else mfa.choose_device(devices, request.prompter)
         request.remembered["mfa_serial"] = serial
+        settings.mfa_serial = serial  # exec's later refreshes: no discovery (nor source keys) again
 
     if settings.no_role:
         session = sts.get_session_token(duration, serial, early_code or request.code(serial))

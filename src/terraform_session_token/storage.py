@@ -197,14 +197,33 @@ def check_replaceable(path: str) -> None:
 
 
 def ensure_private_dir(path: str) -> None:
-    """Create a directory (and parents) as 0700 if missing; an existing one keeps its mode."""
+    """Create a directory and its missing parents, each 0700 whatever the umask (os.makedirs gives
+    the parents the umask's mode: 0775 under umask 002, which check_private_dir then refuses as
+    a parent others can write in). Directories that exist keep their mode, and so does one that
+    a parallel run created first."""
     if os.path.isdir(path):
         return
-    try:
-        os.makedirs(path, mode=PRIVATE_DIR, exist_ok=True)
-        os.chmod(path, PRIVATE_DIR)
-    except OSError as e:
-        raise UnsafeWriteError(f"can't create directory {path}: {e.strerror}", "create it by hand")
+    missing = []
+    current = os.path.abspath(path)
+    while not os.path.isdir(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, PRIVATE_DIR)
+        except FileExistsError:
+            if os.path.isdir(directory):
+                continue  # a parallel run made it (0700 too), or a link to one: checked by its user
+            raise UnsafeWriteError(f"can't create directory {directory}: a file is in the way", "remove it")
+        except OSError as e:
+            raise UnsafeWriteError(f"can't create directory {directory}: {e.strerror}", "create it by hand")
+        try:
+            os.chmod(directory, PRIVATE_DIR)  # the umask may have taken bits off 0700 (umask 0277)
+        except OSError:
+            pass
 
 
 LOCK_POLL = 0.05
@@ -267,6 +286,25 @@ def directory_locked(directory: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def lock_directory_within(directory: str, timeout: float) -> int | None:
+    """Take the lock directory_locked takes for `directory`, waiting at most `timeout` seconds: the
+    descriptor holding it (closing it releases the lock), or None when another run held it that long."""
+    import time
+
+    lock_path = system.directory_lock_path(directory)
+    if lock_path is None:
+        fd = system.lock_directory_fd(directory)
+    else:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | system.OPEN_FLAGS, PRIVATE_FILE)
+    deadline = time.monotonic() + timeout
+    while not system.try_lock(fd):
+        if time.monotonic() >= deadline:
+            os.close(fd)
+            return None
+        time.sleep(LOCK_POLL)
+    return fd
 
 
 def atomic_write(path: str, text: str) -> None:

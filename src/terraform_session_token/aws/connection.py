@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 import warnings
 
 import botocore.exceptions
@@ -62,11 +63,20 @@ class Connection:
     """One run's botocore session of the source identity; the service classes (Sts, Iam) call
     AWS through it."""
 
-    def __init__(self, settings: Settings, source_profile_exists: bool = True, source_keys=None):
+    def __init__(
+        self,
+        settings: Settings,
+        source_profile_exists: bool = True,
+        source_keys=None,
+        deadline: float | None = None,
+        wait_limit: float | None = None,
+    ):
         """`source_keys`: the source profile's long-term keys from the OS keyring (or a function
-        that reads them), if kept there; read only when a call needs them."""
+        that reads them), if kept there; read only when a call needs them. `deadline`: the run's
+        own (time.monotonic()), when it has one (credential-process's --timeout, `wait_limit`)."""
         storage.no_core_dumps()
         self.settings = settings
+        self.deadline, self.wait_limit = deadline, wait_limit
         try:
             if source_profile_exists or settings.source_explicit:
                 self.session = botocore.session.Session(profile=settings.source_profile)
@@ -77,6 +87,8 @@ class Connection:
                 os.environ.pop("AWS_DEFAULT_PROFILE", None)
                 self.session = botocore.session.Session()
             install_loader(self.session)
+            # Clients botocore makes on its own (the aws login refresh) time out as the tool's do.
+            self.session.set_default_client_config(client_config())
             if settings.sts_regional_endpoints:
                 self.session.set_config_variable("sts_regional_endpoints", settings.sts_regional_endpoints)
             self._clients: dict[tuple, object] = {}
@@ -101,6 +113,15 @@ class Connection:
         from .iam import Iam
 
         return Iam(self)
+
+    def time_left(self, limit: float) -> tuple[float, float]:
+        """(seconds a step that may take `limit` has, the wait to name if it runs out): `limit`, or
+        what is left of the run's own deadline (at least 1 s) when that ends first, named as the
+        wait the user set."""
+        if self.deadline is None or self.deadline - time.monotonic() >= limit:
+            return limit, limit
+        left = max(self.deadline - time.monotonic(), 1.0)
+        return left, self.wait_limit if self.wait_limit is not None else left
 
     def verify(self):
         if not self.settings.verify_ssl:

@@ -3,8 +3,8 @@
 The session comes exactly as credential-process gets it (cache, lock, MFA session, the
 classic profile): while one is valid, no code is asked. AWS's federation endpoint trades
 it for a one-time sign-in token; the login URL is opened in the browser through a one-time
-loopback redirect, or printed with --print. Neither the token nor the URL is written
-anywhere else.
+loopback redirect that only the user's own browser gets (see browser.py), or printed with
+--print. Neither the token nor the URL is written anywhere else.
 """
 
 from __future__ import annotations
@@ -104,14 +104,21 @@ def run(args) -> int:
     wanted_duration = _console_duration(args, conf, where)
     template = getattr(args, "browser", None) or conf.get("console_browser")
     override = _signin_override(settings)
-    if args.destination and "://" in args.destination and not args.destination.startswith("https://"):
-        raise UsageError(f"--destination {args.destination!r} is not an https console URL", "e.g. --destination s3")
+    if args.destination and "://" in args.destination:
+        problem = console.url_problem(args.destination)  # before a code is spent; the partition's host later
+        if problem:
+            raise UsageError(
+                f"--destination {args.destination!r} is not an https URL of the aws console: {problem}",
+                "a service (s3), a path (ec2/home#Instances) or a console URL",
+            )
     chained_expected = settings.mfa_session or bool(settings.login_session)
     via = "an MFA session (mfa_session)" if settings.mfa_session else "an aws login session"
-    if template and not args.print_url:
+    if not args.print_url:
         from .. import browser
 
-        browser.check_command(template)
+        if template:
+            browser.check_command(template)
+        browser.check_can_open()
     common.check_source_exists(files, settings)
 
     source = common.SessionSource(args, use_tty=True)
@@ -168,6 +175,15 @@ def run(args) -> int:
         return 0
     from .. import browser
 
-    browser.open_url(url, template)
-    print(f"Opened the AWS console as {who}; it stays signed in for {_until(lasts)}.", file=sys.stderr)
+    refused = browser.open_url(url, template)
+    for other in refused:
+        print(
+            f"terraform-session-token: warning: a process of another user ({other}) asked for the console's "
+            "one-time address and was refused: someone on this machine watches command lines",
+            file=sys.stderr,
+        )
+    print(
+        f"Opened the AWS console as {who} (your browser asked for it); it stays signed in for {_until(lasts)}.",
+        file=sys.stderr,
+    )
     return 0

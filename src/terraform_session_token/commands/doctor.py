@@ -202,8 +202,8 @@ def check_prompt(report: Report, settings) -> None:
         missing = None if has_terminal else "there is no terminal here"
     elif not shutil.which(driver):
         missing = f"{driver} is not installed"
-    elif driver in ("zenity", "kdialog") and not prompts.has_display():
-        missing = "there is no display here (DISPLAY and WAYLAND_DISPLAY are unset)"
+    elif driver in ("zenity", "kdialog") and prompts.display_problem():
+        missing = prompts.display_problem()
     else:
         missing = None
     if missing:
@@ -214,7 +214,7 @@ def check_prompt(report: Report, settings) -> None:
 
 def check_login_source(report: Report, settings) -> None:
     """An `aws login` source: the crt extra, the cache the AWS CLI keeps, and what such a session can do."""
-    from ..profiles import login_token_expiry
+    from ..login_cache import token_expiry
 
     if not settings.login_session:
         return
@@ -224,7 +224,7 @@ def check_login_source(report: Report, settings) -> None:
         report.ok("botocore's crt extra is installed (it signs the login session's refresh)")
     except ToolError as error:
         report.fail(error.message, error.hint)
-    expires, where = login_token_expiry(settings.login_session)
+    expires, where = token_expiry(settings.login_session)
     if expires is None:
         report.fail(f"source [{source}] is an aws login session, but {where}", f"run: aws login --profile {source}")
         return

@@ -158,6 +158,10 @@ def _run_with_endpoint(args, source: common.SessionSource, argv: list[str], min_
             "set mfa_session = true (one code for the MFA session's length), or mfa_process, or a longer -d",
         )
     session = source.get(force=bool(getattr(args, "force", False)))
+    # --min-left was the start's question. Mid-run, the MFA session signs role refreshes for as long
+    # as it is valid: renewing it early would need a code and the source keys (a keyring locked
+    # with the screen) while nothing needs them.
+    source.request.mfa_session_min_left = 0
     server = CredentialServer(lambda: source.get(), early_by=settings.refresh_margin).start(session)
     extra: dict[str, str | None] = dict.fromkeys(SHADOWING + CONFLICTING)
     extra.update(server.environment())

@@ -39,9 +39,9 @@ def collect(files: AwsFiles) -> list[dict]:
 
 def _login_row(name: str, session: str, now) -> dict:
     """An `aws login` source: its access token's expiry (the AWS CLI and botocore refresh it)."""
-    from ..profiles import login_token_expiry
+    from ..login_cache import token_expiry
 
-    expires, _ = login_token_expiry(session)
+    expires, _ = token_expiry(session)
     when = sessions.parse_time(expires) if expires else None
     left = int((when - now).total_seconds()) if when else 0
     return {

@@ -92,6 +92,61 @@ def has_display(env=os.environ, platform: str = sys.platform) -> bool:
     return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
 
+X_DISPLAY = re.compile(r"(?P<host>[^:]*):(?P<number>[0-9]+)(?:\.[0-9]+)?")
+
+
+def _connects(family: int, address, timeout: float = 1.0) -> bool:
+    import socket
+
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.settimeout(timeout)
+            probe.connect(address)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def _x_server_listens(display: str) -> bool:
+    """Whether an X server listens where DISPLAY says (its socket, as Xlib finds it)."""
+    import socket
+
+    m = X_DISPLAY.fullmatch(display)
+    if m is None:
+        return False
+    host, number = m.group("host"), int(m.group("number"))
+    if host.startswith("/"):  # a launchd socket path (XQuartz): the path before the display number
+        return _connects(socket.AF_UNIX, host)
+    if host in ("", "unix"):
+        paths = [f"/tmp/.X11-unix/X{number}"]
+        if sys.platform.startswith("linux"):
+            paths.insert(0, f"\0/tmp/.X11-unix/X{number}")  # the abstract socket Xorg and Xvfb also bind
+        return any(_connects(socket.AF_UNIX, path) for path in paths)
+    return number < 59536 and _connects(socket.AF_INET, (host.strip("[]"), 6000 + number))
+
+
+def _wayland_listens(name: str, env) -> bool:
+    path = name if os.path.isabs(name) else os.path.join(env.get("XDG_RUNTIME_DIR") or "/nonexistent", name)
+    import socket
+
+    return _connects(socket.AF_UNIX, path)
+
+
+def display_problem(env=os.environ, platform: str = sys.platform) -> str | None:
+    """Why a dialog can't be shown (None: a display server answers where DISPLAY or WAYLAND_DISPLAY
+    says). A connection to its socket is the probe: cheap, and what the dialog would do first. A
+    stale DISPLAY (after ssh or tmux) names a display nobody serves."""
+    if platform == "darwin":
+        return None
+    if not has_display(env, platform):
+        return "there is no display (DISPLAY and WAYLAND_DISPLAY are unset)"
+    if env.get("WAYLAND_DISPLAY") and _wayland_listens(env["WAYLAND_DISPLAY"], env):
+        return None
+    if env.get("DISPLAY") and _x_server_listens(env["DISPLAY"]):
+        return None
+    return f"no display server answers at {_display(env)}"
+
+
 def dialog_program(env=os.environ, platform: str = sys.platform) -> tuple[str | None, str]:
     """The dialog program `auto` uses here and why, or None and why none."""
     if platform == "darwin":
@@ -102,6 +157,9 @@ def dialog_program(env=os.environ, platform: str = sys.platform) -> tuple[str | 
         return None, "no console to ask on (a Windows dialog is not built yet)"
     if not has_display(env, platform):
         return None, "no display to show a dialog on (DISPLAY and WAYLAND_DISPLAY are unset)"
+    problem = display_problem(env, platform)
+    if problem:
+        return None, problem  # as if there were none, and said
     order = ["zenity", "kdialog"]
     if "KDE" in env.get("XDG_CURRENT_DESKTOP", "").upper():
         order.reverse()
@@ -122,7 +180,7 @@ def auto_choice(has_terminal: bool, env=os.environ, platform: str = sys.platform
     program, why = dialog_program(env, platform)
     if program:
         return program, f"there is no terminal, but {why}"
-    if why.startswith("no display"):
+    if why.startswith("no display to show"):
         return None, "there is no terminal to ask on and no display to show a dialog on"
     if why.startswith("no console"):
         return None, f"there is {why}"
@@ -139,19 +197,30 @@ def nothing_can_ask(why: str) -> MfaError:
 # -- dialogs: each dialog module says how to call its program and how to read its ending --------
 
 
+# How GTK (zenity) and Qt (kdialog) say that they could not open the display.
+DISPLAY_FAILURE = re.compile(r"cannot open display|could not connect to display|Failed to connect to Wayland", re.I)
+
+
 def ask_dialog(program: str, text: str, timeout: float | None, limit: float | None = None) -> str:
-    """One answer typed into a dialog; Cancelled when the user cancels, MfaError when it times out."""
+    """One answer typed into a dialog; Cancelled when the user cancels, MfaError when it times out
+    or can't be shown."""
     import importlib
 
+    if program != "osascript":
+        problem = display_problem()
+        if problem:
+            raise MfaError(
+                f"mfa_prompt is {program} but {problem}",
+                "fix or unset DISPLAY / WAYLAND_DISPLAY, use mfa_prompt = auto, or pass --code",
+            )
     driver = importlib.import_module(f"{__name__}.{program}")
     seconds = max(int(timeout if timeout is not None else DIALOG_TIMEOUT), 1)
+    from .. import system
+
     try:
-        done = subprocess.run(
-            driver.argv(text, seconds),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=seconds + 2,  # kdialog has no timeout of its own
+        # kdialog has no timeout of its own: past this one, it and all it started are killed.
+        done = system.run_bounded(
+            driver.argv(text, seconds), False, subprocess.DEVNULL, subprocess.PIPE, subprocess.PIPE, seconds + 2
         )
     except FileNotFoundError:
         raise MfaError(f"mfa_prompt is {program} but {program} is not installed", f"install {program}, or use auto")
@@ -164,6 +233,13 @@ def ask_dialog(program: str, text: str, timeout: float | None, limit: float | No
         )
     if done.returncode == 0:
         return done.stdout.strip()
+    unusable = next((line for line in done.stderr.splitlines() if DISPLAY_FAILURE.search(line)), None)
+    if unusable:
+        # Not a cancel: the dialog was never shown (a display nobody serves, or that refused us).
+        raise MfaError(
+            f"the {program} dialog can't be shown on {_display(os.environ)}: {unusable.strip()[:200]}",
+            "fix or unset DISPLAY / WAYLAND_DISPLAY (a stale one after ssh or tmux), or pass --code",
+        )
     if driver.cancelled(done):
         raise Cancelled(f"the {program} dialog asking for the MFA code was cancelled; nothing was written")
     last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]

@@ -2,7 +2,9 @@
 
 Each side is one small module defining every name of INTERFACE: how a file is locked, opened
 without following a link and replaced atomically, what makes a file or directory private, where
-the terminal is, how exec hands over to the command, and how a command line is quoted. Nothing
+the terminal is, how exec hands over to the command, how a command and all it starts are stopped
+at a deadline, how a command line is quoted, and whether another user can see one or connect as
+us to a loopback address. Nothing
 else asks which system it runs on.
 """
 
@@ -15,7 +17,8 @@ INTERFACE = (
     "try_lock", "wait_lock", "directory_lock_path", "lock_directory_fd",  # locks
     "foreign_owner", "shared_mode", "copy_owner_and_mode", "replace", "fsync_directory", "is_loop",  # files
     "open_terminal_fds", "readable_within",  # the terminal
-    "run_instead", "terminal_reached_child", "command_line",  # commands
+    "COMMAND_LINES_PRIVATE", "loopback_peer_uid",  # who sees a browser's command line, who connects
+    "run_instead", "terminal_reached_child", "command_line", "run_bounded",  # commands
 )  # fmt: skip
 
 if os.name == "nt":

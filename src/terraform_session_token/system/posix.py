@@ -6,11 +6,15 @@ import errno
 import fcntl
 import os
 import stat
+import sys
 
 NAME = "posix"
 OPEN_FLAGS = os.O_NONBLOCK | os.O_CLOEXEC  # a FIFO must not block the open; no fd leaks into children
 NO_FOLLOW = os.O_NOFOLLOW
 TERMINAL_IN = TERMINAL_OUT = "/dev/tty"
+# macOS shows a process's arguments only to its own user and root (XNU's sysctl_procargsx refuses
+# another uid); Linux shows every process's command line to every user (/proc/PID/cmdline).
+COMMAND_LINES_PRIVATE = sys.platform == "darwin"
 
 
 def try_lock(fd: int) -> bool:
@@ -113,3 +117,69 @@ def command_line(argv: list[str]) -> str:
     import shlex
 
     return " ".join(shlex.quote(a) for a in argv)
+
+
+def run_bounded(command, shell: bool, stdin, stdout, stderr, timeout: float):
+    """subprocess.run for a command that must end by `timeout`: it runs in a session (and process
+    group) of its own, and when it outlives the timeout, or this process is interrupted, the whole
+    group is killed: a shell's pipeline (`waiter | tr -d ' '`) with it, not the shell alone.
+    Its stdin and stderr may still be the terminal (given as descriptors); it is only not its
+    controlling terminal, so that its reads are never stopped as a background group's."""
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(
+        command, shell=shell, stdin=stdin, stdout=stdout, stderr=stderr, text=True, start_new_session=True
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass  # the group is gone already
+        try:
+            proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass  # a process that left the group holds our pipe: it is not waited for
+        raise
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)
+
+
+def _proc_net_address(host: str, port: int, six: bool) -> str:
+    """An address as /proc/net/tcp{,6} prints it: the address's 32-bit words in host order, in hex."""
+    import socket
+    import struct
+
+    if six:
+        words = struct.unpack("=4I", socket.inet_pton(socket.AF_INET6, "::ffff:" + host))
+    else:
+        words = struct.unpack("=I", socket.inet_aton(host))
+    return "".join(f"{w:08X}" for w in words) + f":{port:04X}"
+
+
+def loopback_peer_uid(client: tuple[str, int], server: tuple[str, int]) -> int | None:
+    """The uid owning the socket that connected from `client` to `server` (IPv4 loopback), as the
+    kernel lists it in /proc/net/tcp (tcp6 for a v4-mapped socket); `client` == `server` finds the
+    listening socket itself. None when it can't be told (no /proc/net, no such socket, or one no
+    longer owned: a closed connection's entry lists uid 0 and inode 0)."""
+    found = None
+    for table, six in (("/proc/net/tcp", False), ("/proc/net/tcp6", True)):
+        try:
+            local, remote = _proc_net_address(*client, six), _proc_net_address(*server, six)
+        except (OSError, ValueError):
+            continue
+        if client == server:
+            remote = ("0" * 32 if six else "0" * 8) + ":0000"
+        try:
+            with open(table, encoding="ascii", errors="replace") as f:
+                for line in f:
+                    fields = line.split()
+                    if len(fields) > 9 and fields[1] == local and fields[2] == remote and fields[9] != "0":
+                        found = int(fields[7])
+                        break
+        except (OSError, ValueError):
+            continue
+        if found is not None:
+            return found
+    return None

@@ -18,6 +18,9 @@ NO_FOLLOW = 0  # links are refused by an lstat before the open
 TERMINAL_IN, TERMINAL_OUT = "CONIN$", "CONOUT$"
 REPLACE_PATIENCE = 5.0  # seconds a replace is retried while another program holds the file open
 SHARING_VIOLATIONS = (5, 32, 33)  # access denied, sharing violation, lock violation
+# A process's command line is read through a handle to it, which another (non-administrator) user
+# can't open: the default security descriptor of a process grants only its user and SYSTEM.
+COMMAND_LINES_PRIVATE = True
 
 
 def try_lock(fd: int) -> bool:
@@ -148,3 +151,54 @@ def _short_path(path: str) -> str:
     if not ctypes.windll.kernel32.GetShortPathNameW(path, buffer, size) or " " in buffer.value:
         return path
     return buffer.value
+
+
+CREATE_SUSPENDED = 0x00000004
+
+
+def run_bounded(command, shell: bool, stdin, stdout, stderr, timeout: float):
+    """subprocess.run for a command that must end by `timeout`: it starts suspended, joins a Job
+    Object of its own and only then runs, so that everything it starts is in the job; when it
+    outlives the timeout, or this process is interrupted, the whole job is terminated, not only
+    cmd.exe. A process it leaves behind after a normal end is not touched. (Where no job can be
+    had, it runs as before and only the command itself is killed.)"""
+    import ctypes
+    import subprocess
+    from ctypes import wintypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.CreateJobObjectW.restype = wintypes.HANDLE
+    kernel32.CreateJobObjectW.argtypes = (ctypes.c_void_p, wintypes.LPCWSTR)
+    kernel32.AssignProcessToJobObject.argtypes = (wintypes.HANDLE, wintypes.HANDLE)
+    kernel32.TerminateJobObject.argtypes = (wintypes.HANDLE, wintypes.UINT)
+    kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
+    ntdll = ctypes.WinDLL("ntdll")
+    ntdll.NtResumeProcess.argtypes = (wintypes.HANDLE,)
+    job = kernel32.CreateJobObjectW(None, None)
+    proc = subprocess.Popen(
+        command, shell=shell, stdin=stdin, stdout=stdout, stderr=stderr, text=True, creationflags=CREATE_SUSPENDED
+    )
+    try:
+        handle = wintypes.HANDLE(int(proc._handle))
+        in_job = bool(job) and bool(kernel32.AssignProcessToJobObject(job, handle))
+        ntdll.NtResumeProcess(handle)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except BaseException:
+            if in_job:
+                kernel32.TerminateJobObject(job, 1)
+            else:
+                proc.kill()
+            try:
+                proc.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            raise
+    finally:
+        if job:
+            kernel32.CloseHandle(job)
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)
+
+
+def loopback_peer_uid(client: tuple[str, int], server: tuple[str, int]) -> int | None:
+    return None  # no uid to tell; command lines are private (COMMAND_LINES_PRIVATE)
