@@ -244,13 +244,17 @@ def cached_or_new(request: Request, force: bool = False, min_left: int = 0) -> S
     """
     settings = request.settings
     wanted = None if settings.no_role else (settings.role or DEFAULT_ROLE)
+    narrowing = settings.narrowing.key()
+    if settings.narrowing.policy_from_file:
+        request.record_fast = False  # fastpath can't see the policy file change: every call goes the full way
 
     def usable(cached: Session | None) -> bool:
-        # A session of another role or kind (a one-off --role) never stands in for the profile's.
+        # A session of another role or kind (a one-off --role), or narrowed otherwise (a one-off
+        # --policy-arn, the plan profile's read-only session), never stands in for the profile's.
         return bool(
             cached
             and cached.is_fresh(max(settings.refresh_margin, min_left) + sessions.SERVE_AHEAD)
-            and cached.matches(settings.no_role, wanted, source_account(settings))
+            and cached.matches(settings.no_role, wanted, source_account(settings), narrowing)
             and not force
         )
 

@@ -129,6 +129,21 @@ def _client_error(error, settings: Settings, operation: str) -> ToolError:
         return MfaError(
             "AWS did not accept the MFA device for this user", "check --serial / mfa_serial: it must be your device"
         )
+    if code == "AccessDenied" and ("sts:SetSourceIdentity" in message or "sts:TagSession" in message):
+        return _session_permission_denied(settings, message)
+    if code == "PackedPolicyTooLarge":
+        percent = re.search(r"([0-9]+)%", message)
+        return _narrowing_error(
+            settings,
+            "AWS refused the session policies and tags: packed, they take "
+            + (f"{percent.group(1)}% of the room AWS allows" if percent else "more room than AWS allows"),
+            "AWS packs the inline policy, policy ARNs and tags together and does not publish that limit: "
+            "shorten the inline policy or the tags, or pass fewer",
+        )
+    if code == "MalformedPolicyDocument":
+        return _narrowing_error(
+            settings, f"AWS refused the inline session policy: {message}".rstrip(": "), "fix the policy document"
+        )
     if code == "AccessDenied" and "sts:AssumeRole" in message:
         return RoleError(
             f"not allowed to assume {settings.role or 'the role'}",
@@ -181,6 +196,34 @@ def _client_error(error, settings: Settings, operation: str) -> ToolError:
             "pass --serial and a full role ARN with --role, or grant it (see: terraform-session-token policy)",
         )
     return AwsError(f"AWS refused {operation or 'the request'}: {code}: {message}".rstrip(": "), "")
+
+
+def _narrowing_error(settings: Settings, message: str, hint: str) -> ToolError:
+    """A refusal of what the session options asked for: exit 2 when any came from a flag, 3 from the file."""
+    names = ("policy_arns", "session_policy", "source_identity", "session_tags", "transitive_tag_keys")
+    origins = [settings.origins.get(name, "") for name in names]
+    if "flag" in origins or not any(o.startswith("config") for o in origins):
+        return UsageError(message, hint)
+    return ConfigError(message, f"{hint}; they are set in [profile {settings.profile}] of the config file")
+
+
+def _session_permission_denied(settings: Settings, message: str) -> ToolError:
+    """AccessDenied for sts:SetSourceIdentity or sts:TagSession: the role's trust policy (and, for a
+    role of the same account, the users' own policy) must allow the action too."""
+    action = "sts:SetSourceIdentity" if "sts:SetSourceIdentity" in message else "sts:TagSession"
+    role = (settings.role or "the role").split("/")[-1]
+    what = (
+        f"the source identity {settings.narrowing.source_identity}"
+        if action == "sts:SetSourceIdentity" and settings.narrowing.source_identity
+        else ("a source identity" if action == "sts:SetSourceIdentity" else "session tags")
+    )
+    flag = "--set-source-identity" if action == "sts:SetSourceIdentity" else "--tag-session"
+    chain = "; a source identity set earlier in a role chain can't be changed" if "SetSource" in action else ""
+    return RoleError(
+        f"AWS refused {what} on {role}: {action} is not allowed",
+        f"add {action} to the Action of the trust policy statement that lets you assume {role}, and to your "
+        f"users' policy (see: terraform-session-token policy {flag}){chain}",
+    )
 
 
 def login_failure(error, settings: Settings) -> ToolError:

@@ -38,7 +38,11 @@ def run(args) -> int:
                 "use a longer -d (up to the role's MaxSessionDuration), or run the apply through "
                 "exec / credential_process with mfa_session (see docs/long-applies.md)",
             )
-    mine = current and current.is_for_role(wanted, source_account(settings))
+    mine = (
+        current
+        and current.is_for_role(wanted, source_account(settings))
+        and current.narrowing == settings.narrowing.key()
+    )
     if current and current.is_fresh(needed) and mine and not getattr(args, "force", False):
         identity = f" as {terminal_safe(current.arn)}" if current.arn else ""
         print(
