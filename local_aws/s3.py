@@ -29,6 +29,14 @@ def put_object(bucket: str, key: str, body: bytes, account: str = ACCOUNT) -> No
     s3_backends[account]["aws"].put_object(bucket, key, body)
 
 
+def get_object(bucket: str, key: str, account: str = ACCOUNT) -> bytes | None:
+    """An object's bytes as stored (None when there is none), without a recorded request."""
+    from moto.s3.models import s3_backends
+
+    found = s3_backends[account]["aws"].buckets[bucket].keys.get(key)
+    return None if found is None else found.value
+
+
 # S3's requests as the IAM actions AWS authorizes them by (AWS's names: a HEAD of an object is
 # s3:GetObject, a part upload s3:PutObject). The one place that maps them.
 _LIST_PARAMETERS = {"prefix", "delimiter", "marker", "max-keys", "encoding-type", "list-type", "continuation-token",

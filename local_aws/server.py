@@ -305,6 +305,10 @@ class LocalAws:
         """Seed an object (a state another stack wrote) without a recorded request."""
         s3.put_object(bucket, key, body, account)
 
+    def get_object(self, bucket: str, key: str, account: str = ACCOUNT) -> bytes | None:
+        """An object's bytes (a state), without a recorded request; None when there is none."""
+        return s3.get_object(bucket, key, account)
+
     # -- observation -------------------------------------------------------------
     def requests(self, service: str | None = None) -> list[dict]:
         return [r for r in self.rules.requests if service in (None, r["service"])]

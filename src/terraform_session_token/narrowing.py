@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, RoleError, UsageError
 
 MAX_POLICY_ARNS = 10
 # The plain text of the session policies, the inline policy and the policy ARNs together (AWS's
@@ -115,6 +115,20 @@ class Narrowing:
         return f"{self.describe()} (sha256 {hashlib.sha256(canonical.encode()).hexdigest()[:24]})"
 
 
+def refused_by_trust(role: str, action: str, what: str, by_aws: bool = False) -> RoleError:
+    """AWS refuses (`by_aws`: refused) `action` (sts:SetSourceIdentity, sts:TagSession) on the role:
+    what to add, and where."""
+    flag = "--set-source-identity" if action == "sts:SetSourceIdentity" else "--tag-session"
+    chain = " (in a role chain, a source identity set earlier can't change)" if by_aws and "Source" in action else ""
+    return RoleError(
+        f"AWS refused {what} on {role}: {action} was not allowed{chain}"
+        if by_aws
+        else f"AWS refuses {what} on {role}: its trust policy does not allow {action}",
+        f"add {action} to the Action of the trust statement that lets you assume {role}, and to your users' "
+        f"policy: terraform-session-token policy {flag} prints both",
+    )
+
+
 def describe_key(key: str) -> str:
     """The description part of a session's recorded key."""
     return re.sub(r" \(sha256 [0-9a-f]+\)$", "", key or "")
@@ -130,7 +144,7 @@ class _Source:
 
     def fail(self, message: str, hint: str):
         if self.from_config:
-            return ConfigError(message, f"{hint}; fix it in {self.where}" if hint else f"fix it in {self.where}")
+            return ConfigError(message, f"fix it there: {hint}" if hint else "fix it there")
         return UsageError(message, hint)
 
 
@@ -143,17 +157,17 @@ def compact_policy(text: str, source: _Source) -> str:
         seen = set()
         for key, _ in items:
             if key in seen:
-                raise source.fail(f"{source.name} has the key {key!r} twice in one object", "IAM reads each once")
+                raise source.fail(f"{source.name}: the policy has the key {key!r} twice in one object", "give it once")
             seen.add(key)
         return dict(items)
 
     try:
         document = json.loads(text, object_pairs_hook=pairs)
     except ValueError as e:
-        raise source.fail(f"{source.name} is not JSON ({e})", "give the policy document as JSON, or file://PATH")
+        raise source.fail(f"{source.name}: the policy is not JSON: {e}", "give the document as JSON, or file://PATH")
     if not isinstance(document, dict) or "Statement" not in document:
         raise source.fail(
-            f"{source.name} is not an IAM policy document (a JSON object with a Statement)",
+            f"{source.name}: the policy is not an IAM policy document (a JSON object with a Statement)",
             'e.g. {"Version": "2012-10-17", "Statement": [...]}',
         )
     compact = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
@@ -197,8 +211,8 @@ def _check_tag(key: str, value: str, source: _Source) -> None:
         bad = _tag_chars_ok(text)
         if bad is not None:
             raise source.fail(
-                f"{source.name}: the tag {what} {text!r} has a character AWS does not take in a session tag "
-                f"(U+{ord(bad):04X})",
+                f"{source.name}: the tag {what} {text!r} has a character AWS does not take in a session tag: "
+                f"{bad!r} (U+{ord(bad):04X})",
                 TAG_CHARS,
             )
     if key.lower().startswith("aws:"):
@@ -245,14 +259,14 @@ def build(values: dict, origins: dict, where: str, no_role: bool) -> Narrowing:
     if identity is not None and not SOURCE_IDENTITY.fullmatch(identity):
         src = source("source_identity")
         raise src.fail(
-            f"{src.name} {identity!r} is not a source identity AWS takes", "2 to 64 letters, digits and _ + = , . @ -"
+            f"{src.name}: {identity!r} is not a source identity AWS takes", "2 to 64 letters, digits and _ + = , . @ -"
         )
     tags = []
     src = source("session_tags")
     for item in values.get("session_tags") or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise src.fail(f"{src.name} {item!r} is not KEY=VALUE", "e.g. --tag Project=network")
+            raise src.fail(f"{src.name}: {item!r} is not KEY=VALUE", "e.g. Project=network")
         _check_tag(key, value, src)
         tags.append((key, value))
     if len(tags) > MAX_TAGS:
@@ -269,7 +283,7 @@ def build(values: dict, origins: dict, where: str, no_role: bool) -> Narrowing:
     for key in transitive:
         if key.lower() not in seen:
             src = source("transitive_tag_keys")
-            raise src.fail(f"{src.name} {key!r} names no session tag", f"give the tag too: --tag {key}=VALUE")
+            raise src.fail(f"{src.name}: {key!r} names no session tag", f"give the tag {key}=VALUE too")
     narrowing = Narrowing(tuple(arns), policy, identity, tuple(tags), tuple(transitive))
     narrowing.policy_from_file = from_file and source("session_policy").from_config
     if narrowing and no_role:

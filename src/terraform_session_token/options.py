@@ -196,3 +196,24 @@ def configure_values(args) -> dict[str, str | None]:
 
 def refused_by_configure(args) -> list[str]:
     return [o.refuse for o in OPTIONS if o.refuse and given(args, o.dest) is not None]
+
+
+NARROWING = ("policy_arns", "session_policy", "source_identity", "session_tags", "transitive_tag_keys")
+
+
+def narrowing_to_remember(settings, conf: dict[str, str]) -> dict[str, str]:
+    """The classic flow's session options, to remember in a profile that has none stored: the
+    session it wrote is that profile's, and a later run without the flags must not undo them.
+    (exec, env and credential-process take them for the one run.)"""
+    stored = [BY_DEST[d] for d in NARROWING]
+    if not settings.narrowing or any(conf.get(o.store) for o in stored):
+        return {}
+    values = {}
+    for option in stored:
+        value = settings.narrowing.policy if option.dest == "session_policy" else getattr(settings, option.dest)
+        if value:
+            text = option.config_text(value)
+            if option.kind == "list" and option.split(text) != value:
+                return {}  # it would not read back the same: not remembered
+            values[option.store] = text
+    return values

@@ -73,6 +73,30 @@ def group_policy(account: str, role: str, source_identity: bool = False, tags: b
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def allows_action(document, action: str) -> bool:
+    """Whether a policy document (a dict, or JSON text as IAM may return it, URL-encoded) has an Allow
+    statement for `action`, wildcards read as IAM reads them. Principals and conditions are not
+    judged: False means AWS will certainly refuse the action, True only that it may allow it."""
+    import fnmatch
+
+    if isinstance(document, str):
+        from urllib.parse import unquote
+
+        try:
+            document = json.loads(unquote(document) if document.lstrip().startswith("%") else document)
+        except ValueError:
+            return True  # unreadable here: AWS decides
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    for st in [statements] if isinstance(statements, dict) else statements:
+        if not isinstance(st, dict) or st.get("Effect") != "Allow":
+            continue
+        actions = st.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if any(isinstance(a, str) and fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions):
+            return True
+    return False
+
+
 WORKSPACE_PREFIX = "env:"  # the S3 backend's default workspace_key_prefix
 
 

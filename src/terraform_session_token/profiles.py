@@ -11,7 +11,7 @@ import re
 from . import inifile, options, storage
 from .errors import ConfigError, ExtraMissing, UsageError
 from .narrowing import Narrowing
-from .options import OWN_ROLE_KEY, OWN_SOURCE_KEY  # noqa: F401 - other modules import them from here
+from .options import NARROWING, OWN_ROLE_KEY, OWN_SOURCE_KEY  # noqa: F401 - other modules import them from here
 
 DEFAULT_PROFILE = "terraform_session"
 DEFAULT_SOURCE = "default"
@@ -29,7 +29,6 @@ URL = re.compile(r"https?://(?:\[[0-9A-Fa-f:.]+\]|[^\s/?#:@\[\]]+)(?::(?P<port>[
 # botocore's own check of a region name
 REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
 ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_IAM")
-NARROWING = ("policy_arns", "session_policy", "source_identity", "session_tags", "transitive_tag_keys")
 
 # The keys the tool writes for a profile it manages (OWN_ROLE_KEY, OWN_SOURCE_KEY, in
 # options.py) are not role_arn/source_profile on purpose: with those, AWS readers would

@@ -200,8 +200,9 @@ def _client_error(error, settings: Settings, operation: str) -> ToolError:
 
 def _narrowing_error(settings: Settings, message: str, hint: str) -> ToolError:
     """A refusal of what the session options asked for: exit 2 when any came from a flag, 3 from the file."""
-    names = ("policy_arns", "session_policy", "source_identity", "session_tags", "transitive_tag_keys")
-    origins = [settings.origins.get(name, "") for name in names]
+    from ..options import NARROWING
+
+    origins = [settings.origins.get(name, "") for name in NARROWING]
     if "flag" in origins or not any(o.startswith("config") for o in origins):
         return UsageError(message, hint)
     return ConfigError(message, f"{hint}; they are set in [profile {settings.profile}] of the config file")
@@ -209,21 +210,16 @@ def _narrowing_error(settings: Settings, message: str, hint: str) -> ToolError:
 
 def _session_permission_denied(settings: Settings, message: str) -> ToolError:
     """AccessDenied for sts:SetSourceIdentity or sts:TagSession: the role's trust policy (and, for a
-    role of the same account, the users' own policy) must allow the action too."""
-    action = "sts:SetSourceIdentity" if "sts:SetSourceIdentity" in message else "sts:TagSession"
-    role = (settings.role or "the role").split("/")[-1]
-    what = (
-        f"the source identity {settings.narrowing.source_identity}"
-        if action == "sts:SetSourceIdentity" and settings.narrowing.source_identity
-        else ("a source identity" if action == "sts:SetSourceIdentity" else "session tags")
-    )
-    flag = "--set-source-identity" if action == "sts:SetSourceIdentity" else "--tag-session"
-    chain = "; a source identity set earlier in a role chain can't be changed" if "SetSource" in action else ""
-    return RoleError(
-        f"AWS refused {what} on {role}: {action} is not allowed",
-        f"add {action} to the Action of the trust policy statement that lets you assume {role}, and to your "
-        f"users' policy (see: terraform-session-token policy {flag}){chain}",
-    )
+    role of the same account, the users' own policy) must allow the action too; and a source
+    identity set earlier in a role chain can't be changed, which AWS refuses the same way."""
+    from ..narrowing import refused_by_trust
+
+    identity = settings.narrowing.source_identity
+    if "sts:SetSourceIdentity" in message:
+        action, what = "sts:SetSourceIdentity", f"the source identity {identity}" if identity else "a source identity"
+    else:
+        action, what = "sts:TagSession", "session tags"
+    return refused_by_trust((settings.role or "the role").split("/")[-1], action, what, by_aws=True)
 
 
 def login_failure(error, settings: Settings) -> ToolError:
