@@ -346,3 +346,55 @@ def test_configure_refuses_a_list_it_could_not_read_back(home):
     result = home.run("configure", "-p", "x", "--role", ROLE, "--tag", "Team=a ")
     assert_one_line_failure(result, 2, "can't be stored so that it reads back the same")
     assert not home.config.exists()
+
+
+def test_policy_prints_the_plan_sessions_inline_policy(home):
+    result = home.run("policy", "--plan-session", "--state-bucket", "infra", "--state-key", "net/terraform.tfstate")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)  # stdout is the document alone: --policy takes it as it is
+    assert document == policy.plan_session_policy("infra", "net/terraform.tfstate")
+    [statement] = document["Statement"]
+    assert statement["Action"] == ["s3:PutObject", "s3:DeleteObject"]
+    assert statement["Resource"] == [
+        "arn:aws:s3:::infra/net/terraform.tfstate.tflock", "arn:aws:s3:::infra/env:/*/net/terraform.tfstate.tflock",
+    ]  # fmt: skip
+    assert "--policy-arn arn:aws:iam::aws:policy/ReadOnlyAccess" in result.stderr
+    locked = home.run("policy", "--plan-session", "--state-bucket", "infra", "--state-key", "k", "--lock-table", "locks")
+    item = json.loads(locked.stdout)["Statement"][1]
+    assert item["Action"] == ["dynamodb:PutItem", "dynamodb:DeleteItem"]
+    assert item["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["infra/k", "infra/env:/*/k"]}}
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--plan-session", "--state-bucket", "infra"], "needs --state-bucket and --state-key"),
+        (["--plan-session", "--state-bucket", "infra", "--state-key", "*"], "is not a plain S3 key"),
+        (["--plan-session", "--state-bucket", "infra", "--state-key", "a/${x}"], "is not a plain S3 key"),
+        (["--plan-session", "--state-bucket", "In_fra", "--state-key", "k"], "is not an S3 bucket name"),
+        (["--plan-session", "--state-bucket", "infra", "--state-key", "k", "--lock-table", "t*"], "is not a DynamoDB"),
+        (["--plan-session", "--state-bucket", "infra", "--state-key", "k", "--format", "hcl"], "prints one JSON"),
+        (["--state-bucket", "infra"], "go with --plan-session"),
+    ],
+)
+def test_policy_refuses_a_plan_session_that_could_unlock_more(home, argv, needle):
+    assert_one_line_failure(home.run("policy", *argv), 2, needle)
+
+
+def test_policy_adds_what_source_identity_and_tags_need(home):
+    import hcl2
+
+    result = home.run("policy", "--account", ACCOUNT, "--set-source-identity", "--tag-session")
+    assert result.returncode == 0, result.stderr
+    group, trust = (json.loads(part) for part in result.stdout.replace("}\n{", "}\n\x00{").split("\x00"))
+    assert trust["Statement"][0]["Action"] == ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"]
+    assert trust["Statement"][0]["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    own = next(s for s in group["Statement"] if s["Action"] == "sts:SetSourceIdentity")
+    assert own["Condition"] == {"StringEquals": {"sts:SourceIdentity": "${aws:username}"}}, "only their own name"
+    assert any(s["Action"] == "sts:TagSession" for s in group["Statement"])
+    plain = json.loads(home.run("policy", "--account", ACCOUNT, "--document", "trust").stdout)
+    assert plain["Statement"][0]["Action"] == "sts:AssumeRole", "nothing more unless asked"
+    hcl = home.run("policy", "--account", ACCOUNT, "--format", "hcl", "--set-source-identity", "--tag-session")
+    parsed = hcl2.loads(hcl.stdout)
+    text = json.dumps(parsed)
+    assert "sts:SetSourceIdentity" in text and "sts:TagSession" in text and "${aws:username}" in text

@@ -26,12 +26,13 @@ POLICY_ARN = re.compile(r"arn:aws[a-z-]*:iam::(?:[0-9]{12}|aws):policy/[\x21-\x7
 SOURCE_IDENTITY = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
 TAG_PUNCTUATION = frozenset("_.:/=+-@")
 TAG_CHARS = "letters, digits, spaces and _ . : / = + - @"
-ARN_SEPARATOR = re.compile(r"\s+|,\s*(?=arn:)")  # a policy name may hold a comma; an ARN starts with arn:
+ARN_COMMA = re.compile(r",(?=arn:)")  # a policy name may hold a comma; an ARN starts with arn:
 
 
 def split_arns(text: str) -> list[str]:
-    """Policy ARNs as a config file lists them: separated by white space or commas."""
-    return [part for part in ARN_SEPARATOR.split(text.strip()) if part]
+    """Policy ARNs as a config file lists them: separated by white space (as configure writes
+    them), or by commas, which a policy name may also hold: a comma separates before arn: only."""
+    return [part for chunk in text.split() for part in ARN_COMMA.split(chunk) if part]
 
 
 def split_list(text: str) -> list[str]:
@@ -83,7 +84,7 @@ class Narrowing:
     def describe(self) -> str:
         """One line for status and doctor: policy names, never a tag's value or the policy's text."""
         parts = []
-        policies = [policy_name(arn) for arn in self.policy_arns] + (["an inline policy"] if self.policy else [])
+        policies = sorted(policy_name(arn) for arn in self.policy_arns) + (["an inline policy"] if self.policy else [])
         if policies:
             parts.append("narrowed to " + " + ".join(policies))
         if self.source_identity:
