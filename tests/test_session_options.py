@@ -359,7 +359,9 @@ def test_policy_prints_the_plan_sessions_inline_policy(home):
         "arn:aws:s3:::infra/net/terraform.tfstate.tflock", "arn:aws:s3:::infra/env:/*/net/terraform.tfstate.tflock",
     ]  # fmt: skip
     assert "--policy-arn arn:aws:iam::aws:policy/ReadOnlyAccess" in result.stderr
-    locked = home.run("policy", "--plan-session", "--state-bucket", "infra", "--state-key", "k", "--lock-table", "locks")
+    locked = home.run(
+        "policy", "--plan-session", "--state-bucket", "infra", "--state-key", "k", "--lock-table", "locks"
+    )
     item = json.loads(locked.stdout)["Statement"][1]
     assert item["Action"] == ["dynamodb:PutItem", "dynamodb:DeleteItem"]
     assert item["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["infra/k", "infra/env:/*/k"]}}

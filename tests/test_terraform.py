@@ -120,7 +120,7 @@ def test_a_read_only_plan_profile_and_an_apply_profile_with_one_code(home, local
 
     init = run_terraform([*prefix, "init", "-no-color"], stack, as_plan)
     assert init.returncode == 0, init.stdout + init.stderr
-    plan = run_terraform([*prefix, "plan", "-no-color"], stack, as_plan)
+    plan = run_terraform([*prefix, "plan", "-no-color", "-out", "plan.tfplan"], stack, as_plan)
     assert plan.returncode == 0, plan.stdout + plan.stderr
     assert "vpc_id" in plan.stdout, "the plan read both states"
     taken_and_released = (
@@ -144,7 +144,7 @@ def test_a_read_only_plan_profile_and_an_apply_profile_with_one_code(home, local
     assert lock_requests(local_aws.requests(), version, key)[-1][1], "the lock was released"
 
     local_aws.reset_requests()
-    apply = run_terraform([*prefix, "apply", "-auto-approve", "-no-color"], stack, as_apply)
+    apply = run_terraform([*prefix, "apply", "-no-color", "plan.tfplan"], stack, as_apply)  # the plan made read-only
     assert apply.returncode == 0, apply.stdout + apply.stderr
     assert 'vpc_id = "vpc-0123456789abcdef0"' in apply.stdout
     written = local_aws.get_object(terraform.BUCKET, key)
