@@ -400,3 +400,26 @@ def test_policy_adds_what_source_identity_and_tags_need(home):
     parsed = hcl2.loads(hcl.stdout)
     text = json.dumps(parsed)
     assert "sts:SetSourceIdentity" in text and "sts:TagSession" in text and "${aws:username}" in text
+
+
+def test_what_configure_stores_is_read_by_the_aws_cli_and_the_go_sdk(home, local_aws, go_reader):
+    """Terraform's SDK and the AWS CLI read the same config file: a policy with # ; [ ] = and quotes
+    in it, and a tag with spaces, must not break their reading of the profile."""
+    from conftest import go_identity
+
+    tricky = dict(INLINE, Statement=[dict(INLINE["Statement"][0], Resource='arn:aws:s3:::b/#x;y [z] = "q"')])
+    result = home.run(
+        "configure", "-p", "tf", "--role", ROLE, "--serial", home.identity.serial,
+        "--mfa-process", home.mfa_process(home.root / "codes"), "--mfa-session", "--policy", json.dumps(tricky),
+        "--policy-arn", READ_ONLY, "--policy-arn", f"arn:aws:iam::{ACCOUNT}:policy/a,b",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    go = go_identity(go_reader, home, "tf")
+    assert go.returncode == 0 and ":assumed-role/TerraformRole/" in go.stdout, go.stderr
+    cli = home.aws_cli("sts", "get-caller-identity", "--profile", "tf")
+    assert cli.returncode == 0 and ":assumed-role/TerraformRole/" in cli.stdout, cli.stderr
+    sent = [r["params"] for r in assume_roles(local_aws)][-1]
+    assert json.loads(sent["Policy"]) == tricky and sent["PolicyArns"] == [
+        READ_ONLY,
+        f"arn:aws:iam::{ACCOUNT}:policy/a,b",
+    ]
