@@ -85,7 +85,7 @@ def check_session_parameters(session: dict) -> None:
             )
         try:
             document = json.loads(policy)
-        except ValueError:
+        except (ValueError, RecursionError):
             document = None
         if not isinstance(document, dict) or "Statement" not in document:
             raise Fault(400, "MalformedPolicyDocument", "The policy is not in the valid JSON format.")

@@ -5,6 +5,7 @@ and what the session's requests carry."""
 from __future__ import annotations
 
 import json
+import os
 import string
 
 import pytest
@@ -272,6 +273,9 @@ HOSTILE = {
     "policy not a document": (["--policy", '["s3:*"]'], "is not an IAM policy document"),
     "policy with a key twice": (["--policy", '{"Statement": [], "Statement": []}'], "has the key 'Statement' twice"),
     "policy file missing": (["--policy", "file:///nonexistent/plan.json"], "can't read /nonexistent/plan.json"),
+    "policy nested without end": (["--policy", "[" * 100_000], "nested deeper than any IAM policy"),
+    "policy file a FIFO": (["--policy", "file://FIFO"], "is a FIFO, not a file"),
+    "policy file a directory": (["--policy", "file:///"], "is a directory"),
     "source identity too short": (["--source-identity", "a"], "is not a source identity AWS takes"),
     "source identity with a space": (["--source-identity", "alice smith"], "is not a source identity"),
     "source identity quoting a shell": (["--source-identity", "$(id)"], "is not a source identity"),
@@ -295,6 +299,10 @@ HOSTILE = {
 @pytest.mark.parametrize("case", HOSTILE)
 def test_each_hostile_value_is_refused_before_any_call(home, local_aws, case):
     argv, needle = HOSTILE[case]
+    if "file://FIFO" in argv:
+        fifo = home.root / "plan.fifo"
+        os.mkfifo(fifo)
+        argv = [a.replace("FIFO", str(fifo)) for a in argv]
     local_aws.reset_requests()
     result = home.run("env", "-p", "h", "--role", ROLE, "--serial", home.identity.serial, "--code", "123456", *argv)
     assert_one_line_failure(result, 2, needle)

@@ -166,6 +166,8 @@ def compact_policy(text: str, source: _Source) -> str:
         document = json.loads(text, object_pairs_hook=pairs)
     except ValueError as e:
         raise source.fail(f"{source.name}: the policy is not JSON: {e}", "give the document as JSON, or file://PATH")
+    except RecursionError:
+        raise source.fail(f"{source.name}: the policy is nested deeper than any IAM policy", "") from None
     if not isinstance(document, dict) or "Statement" not in document:
         raise source.fail(
             f"{source.name}: the policy is not an IAM policy document (a JSON object with a Statement)",
@@ -176,18 +178,23 @@ def compact_policy(text: str, source: _Source) -> str:
 
 
 def read_policy(value: str, source: _Source) -> tuple[str, bool]:
-    """JSON text, or file://PATH as the AWS CLI reads it (~ and $VARS expanded); (text, from a file)."""
+    """JSON text, or file://PATH as the AWS CLI reads it (~ and $VARS expanded); (text, from a file).
+    A FIFO or a device is refused, not waited on."""
     if not value.startswith("file://"):
         return value, False
     import os
 
+    from . import storage
+    from .errors import ToolError
+
     path = os.path.expandvars(os.path.expanduser(value[len("file://") :]))
     try:
-        with open(path, encoding="utf-8") as f:
-            return f.read(), True
-    except (OSError, UnicodeDecodeError) as e:
-        reason = getattr(e, "strerror", None) or str(e)
-        raise source.fail(f"{source.name}: can't read {path}: {reason}", "give the JSON, or file://PATH of a file")
+        text = storage.read_text(path)
+    except ToolError as e:
+        raise source.fail(f"{source.name}: {e.message}", e.hint) from None
+    if text is None:
+        raise source.fail(f"{source.name}: can't read {path}: no such file", "give the JSON, or file://PATH of a file")
+    return text, True
 
 
 def _tag_chars_ok(text: str) -> str | None:
