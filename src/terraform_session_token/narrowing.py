@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import ConfigError, RoleError, UsageError
+from .errors import ConfigError, RoleError, ToolError, UsageError
 
 MAX_POLICY_ARNS = 10
 # The plain text of the session policies, the inline policy and the policy ARNs together (AWS's
@@ -185,7 +185,6 @@ def read_policy(value: str, source: _Source) -> tuple[str, bool]:
     import os
 
     from . import storage
-    from .errors import ToolError
 
     path = os.path.expandvars(os.path.expanduser(value[len("file://") :]))
     try:
@@ -197,7 +196,7 @@ def read_policy(value: str, source: _Source) -> tuple[str, bool]:
     return text, True
 
 
-def _tag_chars_ok(text: str) -> str | None:
+def _first_refused_tag_char(text: str) -> str | None:
     """The first character AWS does not take in a tag ([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]), or None. Line and
     paragraph separators (\\p{Zl}, \\p{Zp}) are refused too: no file keeps them on one line."""
     import unicodedata
@@ -216,7 +215,7 @@ def _check_tag(key: str, value: str, source: _Source) -> None:
                 f"{source.name}: the tag {what} {text[:20]!r}... has {len(text)} characters; AWS takes at most {limit}",
                 "shorten it",
             )
-        bad = _tag_chars_ok(text)
+        bad = _first_refused_tag_char(text)
         if bad is not None:
             raise source.fail(
                 f"{source.name}: the tag {what} {text!r} has a character AWS does not take in a session tag: "
