@@ -133,12 +133,27 @@ class Bench:
         )
         # Once as configure writes it: the full path records the state the hot path answers from.
         subprocess.run([TOOL, "credential-process", "-p", "cached-tf"], env=self.env, check=True, capture_output=True)
+        # A Terraform plan profile: the same role narrowed by ReadOnlyAccess and the lock's inline policy.
+        narrowed = self.add_source("narrowed")
+        lock = subprocess.run(
+            [TOOL, "policy", "--plan-session", "--state-bucket", "infra", "--state-key", "a/terraform.tfstate",
+             "--lock-table", "locks"], env=self.env, check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+        self.config += (
+            "session_policy_arns = arn:aws:iam::aws:policy/ReadOnlyAccess\n"
+            f"session_policy = {json.dumps(json.loads(lock), separators=(',', ':'))}\n"
+        )
+        Path(self.env["AWS_CONFIG_FILE"]).write_text(self.config)
+        for code in (narrowed.totp(), None):
+            argv = [TOOL, "credential-process", "-p", "narrowed-tf"] + (["--code", code] if code else [])
+            subprocess.run(argv, env=self.env, check=True, capture_output=True)
         fast = {
             "python": [sys.executable, "-c", "pass"],
             "`--help`": [TOOL, "--help"],
             "`status`": [TOOL, "status"],
             "`policy`": [TOOL, "policy"],
             "cached `credential-process`": [TOOL, "credential-process", "-p", "cached-tf"],
+            "cached `credential-process`, plan profile": [TOOL, "credential-process", "-p", "narrowed-tf"],
         }
         self.aws.reset_requests()
         medians = self.time_commands({name: (lambda n, a=argv: a) for name, argv in fast.items()})

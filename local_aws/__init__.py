@@ -11,6 +11,11 @@ in front of moto's own app, on real HTTP, and applies AWS's rules first:
 - DurationSeconds is checked against 900..43200, the role's MaxSessionDuration and the
   one-hour cap on role chaining; GetSessionToken against 900..129600;
 - GetSessionToken returns fresh keys that act as the calling user;
+- AssumeRole's session policies, source identity and session tags are checked as AWS checks
+  them (limits, the trust policy's sts:SetSourceIdentity and sts:TagSession, a source identity
+  set once in a chain) and kept on the session: S3 and DynamoDB requests of a role session are
+  allowed only by the role's own policies and its session policies together (iam.py), and the
+  record of each request carries its source identity and tags;
 - unknown or expired access keys are refused.
 
 Every request is counted, so tests can assert how many AWS calls a command made.

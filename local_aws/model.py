@@ -72,6 +72,13 @@ class Principal:
     # A role session that was itself assumed with session credentials (role chaining):
     # the console federation refuses a SessionDuration for it.
     from_session: bool = False
+    # What the role session was assumed with (sts.py): its source identity (set once in a chain),
+    # session tags with the keys passed on to chained sessions, and its session policies
+    # (None: not narrowed; every request is then judged by the role's own policies alone).
+    source_identity: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    transitive_tag_keys: tuple[str, ...] = ()
+    session_policies: list[dict] | None = None
 
 
 class Fault(Exception):

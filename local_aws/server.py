@@ -84,6 +84,8 @@ class Rules:
         if service == "s3":
             action = f"{environ.get('REQUEST_METHOD', '')} {path}"
         record = {"service": service, "action": action, "key": key_id, "time": time.time(), "error": ""}
+        if service == "sts" and action == "AssumeRole":
+            record["params"] = sts.session_parameters(form)  # as sent, whatever the answer
         with self.lock:
             self.requests.append(record)
         try:
@@ -99,6 +101,13 @@ class Rules:
                 if environ.get("HTTP_X_AMZ_SECURITY_TOKEN") != principal.session_token:
                     raise Fault(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
                 environ["HTTP_X_MOTO_ACCOUNT_ID"] = principal.account
+                # As CloudTrail shows them on every request of the session.
+                if principal.source_identity:
+                    record["source_identity"] = principal.source_identity
+                if principal.tags:
+                    record["principal_tags"] = dict(principal.tags)
+                if principal.chained and service in ("s3", "dynamodb"):
+                    self._authorize(environ, service, scope.group(2), body, principal, record)
             elif user is not None:
                 environ["HTTP_X_MOTO_ACCOUNT_ID"] = user.account_id
             if service == "sts" and action == "GetSessionToken":
@@ -132,6 +141,52 @@ class Rules:
             start_response(status, headers + [("Content-Length", str(len(result)))])
             return [result]
         return self.app(environ, start_response)
+
+    def _authorize(self, environ, service: str, region: str, body: bytes, principal: Principal, record: dict) -> None:
+        """A role session's S3 or DynamoDB request: allowed by the role's own policies and, for a
+        narrowed session, by its session policies too (AWS's intersection); AccessDenied otherwise,
+        in AWS's words."""
+        if service == "s3":
+            query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+            headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+            action, resource = s3.iam_request(
+                environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""), query, headers
+            )
+            context: dict = {}
+        else:
+            action, resource, context = dynamodb.iam_request(
+                environ.get("HTTP_X_AMZ_TARGET", ""), body, principal.account, region
+            )
+        record["iam_action"] = action
+        context = {
+            **context,
+            "aws:SourceIdentity": principal.source_identity,
+            **{f"aws:PrincipalTag/{k}": v for k, v in principal.tags.items()},
+        }
+        role = iam.role_of_session(principal.arn)
+        reason = None
+        identity = iam.decide(iam.identity_policies(role), action, resource, context) if role else None
+        if identity != "Allow":
+            reason = (
+                "with an explicit deny in an identity-based policy"
+                if identity
+                else "because no identity-based policy allows the " + action + " action"
+            )
+        elif principal.session_policies is not None:
+            session = iam.decide(principal.session_policies, action, resource, context)
+            if session != "Allow":
+                reason = (
+                    "with an explicit deny in a session policy"
+                    if session
+                    else f"because no session policy allows the {action} action"
+                )
+        if reason:
+            shown = f'"{resource}"' if service == "s3" else resource
+            raise Fault(
+                403,
+                "AccessDenied",
+                f"User: {principal.arn} is not authorized to perform: {action} on resource: {shown} {reason}",
+            )
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -207,7 +262,10 @@ class LocalAws:
         trusted_account: str | None = None,
         path: str = "/",
         policy: str | None = None,
+        permissions: str | None = iam.ADMINISTRATOR,
     ) -> str:
+        """A role trusting `trusted_account` (with MFA unless told otherwise), or trusting as `policy`
+        says; `permissions`: its inline identity policy (None: none, so its sessions may do nothing)."""
         role = self._iam(account).create_role(
             role_name=name,
             assume_role_policy_document=policy or trust_policy(trusted_account or account, require_mfa),
@@ -218,6 +276,8 @@ class LocalAws:
             max_session_duration=str(max_session_duration),
             linked_service=None,
         )
+        if permissions is not None:
+            self._iam(account).put_role_policy(name, "Permissions", permissions)
         return role.arn
 
     def new_identity(self, name: str | None = None, devices: int = 1, account: str = ACCOUNT) -> Identity:
@@ -244,6 +304,10 @@ class LocalAws:
     def put_object(self, bucket: str, key: str, body: bytes, account: str = ACCOUNT) -> None:
         """Seed an object (a state another stack wrote) without a recorded request."""
         s3.put_object(bucket, key, body, account)
+
+    def get_object(self, bucket: str, key: str, account: str = ACCOUNT) -> bytes | None:
+        """An object's bytes (a state), without a recorded request; None when there is none."""
+        return s3.get_object(bucket, key, account)
 
     # -- observation -------------------------------------------------------------
     def requests(self, service: str | None = None) -> list[dict]:

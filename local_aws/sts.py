@@ -1,13 +1,24 @@
 """STS: MFA codes checked against the device's seed and taken once, durations, trust, role chaining,
-and the temporary principals that later requests are signed with."""
+session policies, source identity and session tags, and the temporary principals that later
+requests are signed with.
+
+moto records AssumeRole's Policy and ignores PolicyArns, SourceIdentity, Tags and TransitiveTagKeys
+(and answers PackedPolicySize 6 whatever was sent); here they are checked as AWS checks them and
+kept on the session: its policies narrow what S3 and DynamoDB allow it (iam.py), its source
+identity and tags are on the record of every request it signs.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import secrets
 import string
 import time
+import unicodedata
 import uuid
+import zlib
 from datetime import datetime
 
 import pyotp
@@ -17,6 +28,108 @@ from . import iam
 from .model import ROLE_CHAINING_LIMIT, Fault, Principal, iso, iso_precise, param
 
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
+MAX_POLICY_ARNS = 10
+MAX_POLICY_CHARS = 2048  # the plain text of the session policies: the inline policy and the ARNs together
+MAX_TAGS = 50
+# AWS packs the session policies and tags into a binary form whose limit it does not publish. The
+# local AWS's model: their compressed size against this many bytes, as a percentage (PackedPolicySize).
+PACKED_ROOM = 1024
+SOURCE_IDENTITY = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
+
+
+def session_parameters(form: dict) -> dict:
+    """AssumeRole's session policies, source identity and tags, as sent (the query protocol's lists)."""
+
+    def members(prefix: str, field: str = "") -> list[str]:
+        found = []
+        for n in range(1, 1000):
+            value = param(form, f"{prefix}.member.{n}{field}")
+            if value is None:
+                return found
+            found.append(value)
+        return found
+
+    keys, values = members("Tags", ".Key"), members("Tags", ".Value")
+    return {
+        "PolicyArns": members("PolicyArns", ".arn"),
+        "Policy": param(form, "Policy"),
+        "SourceIdentity": param(form, "SourceIdentity"),
+        "Tags": list(zip(keys, values + [""] * (len(keys) - len(values)))),
+        "TransitiveTagKeys": members("TransitiveTagKeys"),
+    }
+
+
+def _invalid(value, field: str, constraint: str) -> Fault:
+    return Fault(
+        400,
+        "ValidationError",
+        f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}",
+    )
+
+
+def _tag_text_ok(text: str) -> bool:
+    return all(unicodedata.category(c)[0] in "LZN" or c in "_.:/=+-@" for c in text)
+
+
+def check_session_parameters(session: dict) -> None:
+    """AWS's checks of the values themselves, before any authorization."""
+    arns, policy = session["PolicyArns"], session["Policy"]
+    if len(arns) > MAX_POLICY_ARNS:
+        raise _invalid(arns, "policyArns", f"Member must have length less than or equal to {MAX_POLICY_ARNS}")
+    if policy is not None:
+        if len(policy) > MAX_POLICY_CHARS:
+            raise _invalid("...", "policy", f"Member must have length less than or equal to {MAX_POLICY_CHARS}")
+        if not re.fullmatch(r"[\t\n\r\x20-\xff]+", policy):
+            raise _invalid(
+                "...", "policy", r"Member must satisfy regular expression pattern: [\u0009\u000A\u000D\u0020-\u00FF]+"
+            )
+        try:
+            document = json.loads(policy)
+        except (ValueError, RecursionError):
+            document = None
+        if not isinstance(document, dict) or "Statement" not in document:
+            raise Fault(400, "MalformedPolicyDocument", "The policy is not in the valid JSON format.")
+    if len(policy or "") + sum(len(a) for a in arns) > MAX_POLICY_CHARS:
+        raise Fault(
+            400, "ValidationError", "The total size of the plain text of session policies exceeds 2048 characters."
+        )
+    identity = session["SourceIdentity"]
+    if identity is not None and not SOURCE_IDENTITY.fullmatch(identity):
+        raise _invalid(identity, "sourceIdentity", r"Member must satisfy regular expression pattern: [\w+=,.@-]*")
+    if identity is not None and identity.lower().startswith("aws:"):
+        raise _invalid(identity, "sourceIdentity", "the prefix aws: is reserved")
+    tags = session["Tags"]
+    if len(tags) > MAX_TAGS:
+        raise _invalid("...", "tags", f"Member must have length less than or equal to {MAX_TAGS}")
+    for key, value in tags:
+        if not (1 <= len(key) <= 128 and _tag_text_ok(key)):
+            raise _invalid(
+                key, "tags.member.key", r"Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+"
+            )
+        if not (len(value) <= 256 and _tag_text_ok(value)):
+            raise _invalid(
+                value,
+                "tags.member.value",
+                r"Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]*",
+            )
+        if key.lower().startswith("aws:"):
+            raise Fault(400, "InvalidParameterValue", f"Tag key {key} uses the reserved prefix aws:")
+    lowered = [k.lower() for k, _ in tags]
+    if len(set(lowered)) != len(lowered):
+        raise Fault(
+            400, "InvalidParameterValue", "Duplicate tag keys found. Please note that Tag keys are case insensitive."
+        )
+    if len(session["TransitiveTagKeys"]) > MAX_TAGS:
+        raise _invalid("...", "transitiveTagKeys", f"Member must have length less than or equal to {MAX_TAGS}")
+    missing = [k for k in session["TransitiveTagKeys"] if k.lower() not in lowered]
+    if missing:
+        raise Fault(400, "InvalidParameterValue", f"Transitive tag keys {missing} are not among the session tags.")
+
+
+def packed_size(session: dict) -> int:
+    """PackedPolicySize: the local AWS's model of AWS's packing, in percent of the room."""
+    packed = zlib.compress(json.dumps([session["Policy"], session["PolicyArns"], session["Tags"]]).encode(), 9)
+    return math.ceil(len(packed) * 100 / PACKED_ROOM)
 
 
 def check_code(rules, user_name: str, account: str, serial: str | None, code: str | None):
@@ -103,10 +216,26 @@ def assume_role(rules, form: dict, principal: Principal | None, user) -> None:
             raise denied
         check_code(rules, user_name, caller_account, serial, code)
         mfa_at = time.time()
+    session = session_parameters(form)
+    check_session_parameters(session)
+    inherited = principal.source_identity if principal else None
+    identity = session["SourceIdentity"] or inherited
+    # Transitive tags of the calling session pass on; a session tag can't replace one.
+    passed = {k: v for k, v in (principal.tags if principal else {}).items() if k in principal.transitive_tag_keys}
+    clash = [k for k, _ in session["Tags"] if k.lower() in {p.lower() for p in passed}]
+    if clash:
+        raise Fault(400, "InvalidParameterValue", f"Cannot override transitive tags: {clash}")
+    tags = {**passed, **dict(session["Tags"])}
     context = {
         "aws:MultiFactorAuthPresent": "true" if mfa_at else None,
         "aws:MultiFactorAuthAge": str(int(time.time() - mfa_at)) if mfa_at else None,
         "sts:ExternalId": param(form, "ExternalId"),
+        "sts:SourceIdentity": identity,
+        "aws:SourceIdentity": inherited,
+        "aws:TagKeys": [k for k, _ in session["Tags"]] or None,
+        "sts:TransitiveTagKeys": session["TransitiveTagKeys"] or None,
+        **{f"aws:RequestTag/{k}": v for k, v in session["Tags"]},
+        **{f"aws:PrincipalTag/{k}": v for k, v in (principal.tags if principal else {}).items()},
     }
     arns = [caller_arn]
     if principal and principal.chained:
@@ -115,9 +244,49 @@ def assume_role(rules, form: dict, principal: Principal | None, user) -> None:
         arns.append(f"arn:aws:iam::{caller_account}:role/{parts[1]}")
     if not iam.trusts(role, caller_account, arns, context):
         raise denied
+
+    def refused(action: str) -> Fault:
+        return Fault(
+            403, "AccessDenied", f"User: {caller_arn} is not authorized to perform: {action} on resource: {role_arn}"
+        )
+
+    # Set once: a session of a chain that has one can't be given another.
+    if inherited and session["SourceIdentity"] and session["SourceIdentity"] != inherited:
+        raise refused("sts:SetSourceIdentity")
+    if identity and not iam.trusts(role, caller_account, arns, context, "sts:SetSourceIdentity"):
+        raise refused("sts:SetSourceIdentity")
+    if tags and not iam.trusts(role, caller_account, arns, context, "sts:TagSession"):
+        raise refused("sts:TagSession")
+    narrowed = bool(session["PolicyArns"] or session["Policy"] is not None)
+    packed = packed_size(session) if narrowed or session["Tags"] else None
+    if packed is not None and packed > 100:
+        raise Fault(
+            400,
+            "PackedPolicyTooLarge",
+            f"Packed size of session tags consumes {packed}% of allotted space."
+            if session["Tags"]
+            else f"Packed policy consumes {packed}% of allotted space, please use smaller policy.",
+        )
+    policies = None
+    if narrowed:
+        policies = [iam.managed_policy(arn, role.account_id) for arn in session["PolicyArns"]]
+        policies = [p for p in policies if p is not None]  # a policy that isn't there allows nothing
+        if session["Policy"] is not None:
+            policies.append(json.loads(session["Policy"]))
     form["_mfa_at"] = [str(mfa_at) if mfa_at else ""]
     form["_from_session"] = ["1" if principal else ""]
     form["_user_name"] = [user_name or ""]
+    form["_session"] = [
+        json.dumps(
+            {
+                "source_identity": identity,
+                "tags": tags,
+                "transitive": sorted(set(session["TransitiveTagKeys"]) | set(passed)),
+                "policies": policies,
+                "packed": packed,
+            }
+        )
+    ]
 
 
 def get_session_token(rules, form: dict, principal: Principal | None, user) -> bytes:
@@ -175,6 +344,17 @@ def remember_role_session(rules, body: bytes, form: dict) -> bytes:
         expires = time.time() + rules.session_lifetime
         text = text.replace(expiry.group(0), f"<Expiration>{iso_precise(expires)}</Expiration>")
     mfa_at = param(form, "_mfa_at")
+    session = json.loads(param(form, "_session") or "{}")
+    if session.get("packed") is not None:
+        text = re.sub(
+            r"<PackedPolicySize>[^<]*</PackedPolicySize>",
+            f"<PackedPolicySize>{session['packed']}</PackedPolicySize>",
+            text,
+        )
+    if session.get("source_identity"):
+        text = text.replace(
+            "</AssumeRoleResult>", f"<SourceIdentity>{session['source_identity']}</SourceIdentity></AssumeRoleResult>"
+        )
     with rules.lock:
         rules.temporary[key.group(1)] = Principal(
             arn.group(1).split(":")[4],
@@ -186,6 +366,10 @@ def remember_role_session(rules, body: bytes, form: dict) -> bytes:
             session_token=token.group(1) if token else "",
             secret=secret.group(1) if secret else "",
             from_session=bool(param(form, "_from_session")),
+            source_identity=session.get("source_identity"),
+            tags=session.get("tags") or {},
+            transitive_tag_keys=tuple(session.get("transitive") or ()),
+            session_policies=session.get("policies"),
         )
     return text.encode()
 

@@ -32,6 +32,14 @@ NETWORK_STATE = b"""{
 """
 
 
+# A state the stack itself wrote earlier (no outputs yet): a test can tell whether a run changed it.
+STACK_STATE = (
+    NETWORK_STATE.replace(b'"serial": 1', b'"serial": 3')
+    .replace(b"5f0c3cbb", b"7a1d4e2f")
+    .replace(b'"outputs": {"vpc_id": {"value": "vpc-0123456789abcdef0", "type": "string"}}', b'"outputs": {}')
+)
+
+
 def command(version: str) -> list[str]:
     """argv prefix that runs Terraform `version` ("1.0.3" or "latest")."""
     if version == "1.0.3":

@@ -154,6 +154,17 @@ def _cut_login_cache(home, aws):
     return ["--source-profile", "dev-login", "--role", ROLE], {}
 
 
+def _set_source_identity_refused(home, aws):
+    aws.inject_fault(
+        403,
+        "AccessDenied",
+        f"User: {home.identity.arn} is not authorized to perform: sts:SetSourceIdentity on resource: {ROLE}",
+    )
+    return ["--role", ROLE, "--serial", home.identity.serial, "--source-identity", "alice", "--code", home.code()], {}
+
+
+LONG_POLICY = '{"Statement":[],"Sid":"' + "x" * 2040 + '"}'
+
 CATALOGUE = {
     "wrong MFA code": (_wrong_code, 6, "AWS rejected the MFA code"),
     "code not 6 digits": (plain("--role", "TerraformRole", "--code", "12ab"), 6, "is not 6 digits"),
@@ -224,6 +235,28 @@ CATALOGUE = {
         _cut_login_cache,
         5,
         "the aws login cache of source profile [dev-login] can't be used",
+    ),
+    "a session tag that is not KEY=VALUE": (plain("--role", "TerraformRole", "--tag", "Team"), 2, "is not KEY=VALUE"),
+    "a session option in the config file AWS would refuse": (
+        _write("config", b"[profile terraform_session]\nsource_identity = alice smith\n"),
+        3,
+        "(fix it there",
+    ),
+    "session policies over 2,048 characters": (
+        plain("--role", "TerraformRole", "--policy", LONG_POLICY),
+        2,
+        "AWS takes at most 2,048",
+    ),
+    "trust policy without sts:SetSourceIdentity": (
+        plain("--role", "TerraformRole", "--source-identity", "alice", "--code", "CODE"),
+        7,
+        "its trust policy does not allow sts:SetSourceIdentity",
+    ),
+    "AWS refused the source identity": (_set_source_identity_refused, 7, "sts:SetSourceIdentity was not allowed"),
+    "session policies and tags too large packed": (
+        fault(400, "PackedPolicyTooLarge", "Packed policy consumes 112% of allotted space, please use smaller policy."),
+        2,
+        "packed, they take 112% of the room",
     ),
 }
 

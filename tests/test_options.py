@@ -26,7 +26,14 @@ SAMPLES = {
     "mfa_prompt": "zenity",
     "ykman_oath_account": "AWS:alice",
     "ykman_device": "12345678",
+    "policy_arns": "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    "session_policy": '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:Get*","Resource":"*"}]}',
+    "source_identity": "alice",
+    "session_tags": "Team=platform",
+    "transitive_tag_keys": "Team",
 }
+# An option whose value checks against another's: configure is given that one too.
+WITH = {"transitive_tag_keys": ["--tag", "Team=platform"]}
 
 
 def resolved(home, profile: str):
@@ -47,10 +54,11 @@ def test_every_storable_option_round_trips_through_configure(home):
         profile = f"rt-{option.dest.replace('_', '-')}"
         value = SAMPLES[option.dest]
         argv = [option.flags[-1]] if option.kind == "flag" else [option.flags[-1], value]
-        result = home.run("configure", "-p", profile, *argv)
+        result = home.run("configure", "-p", profile, *argv, *WITH.get(option.dest, []))
         assert result.returncode == 0, (option.dest, result.stderr)
         assert option.store in result.stdout
         expected = True if option.kind == "flag" else int(value) if option.kind == "int" else value
+        expected = [value] if option.kind == "list" else expected
         assert getattr(resolved(home, profile), option.setting) == expected, option.dest
 
 

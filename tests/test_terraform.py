@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -73,3 +74,82 @@ def test_init_apply_and_remote_state_use_only_the_session(home, local_aws, tmp_p
     assert [r["action"] for r in records].count("AssumeRole") == 1
     assert home.codes_asked(counter) == 1
     assert not [r for r in records if r["error"]], [r for r in records if r["error"]]
+
+
+READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+
+
+def lock_requests(records, version, key):
+    """The requests that take and release the state lock (writes), and whether each was allowed."""
+    if version == "1.0.3":
+        wanted = ("DynamoDB_20120810.PutItem", "DynamoDB_20120810.DeleteItem")
+        return [(r["action"].split(".")[1], not r["error"]) for r in records if r["action"] in wanted]
+    lockfile = f"/{terraform.BUCKET}/{key}.tflock"
+    return [
+        (r["action"].split()[0], not r["error"])
+        for r in records
+        if r["action"].endswith(lockfile) and r["action"].split()[0] in ("PUT", "DELETE")
+    ]
+
+
+@pytest.mark.parametrize("version", terraform.VERSIONS)
+def test_a_read_only_plan_profile_and_an_apply_profile_with_one_code(home, local_aws, tmp_path, version):
+    """The recipe of docs/terraform.md, on the first run after configure: plan with the plan
+    profile takes and releases the lock, apply with it can't write the state, apply with the
+    apply profile can; both share one MFA session, so one code in all."""
+    counter = tmp_path / "codes"
+    mfa = home.mfa_process(counter)
+    key = f"plan-apply-{version}/terraform.tfstate"
+    stack = terraform.prepare(local_aws, tmp_path / "stack", version, None, state_key=key)
+    local_aws.put_object(terraform.BUCKET, key, terraform.STACK_STATE)
+    printed = home.run(
+        "policy", "--plan-session", "--state-bucket", terraform.BUCKET, "--state-key", key,
+        "--lock-table", terraform.TABLE,
+    )  # fmt: skip
+    assert printed.returncode == 0, printed.stderr
+    (tmp_path / "plan-session.json").write_text(printed.stdout)
+    common = ("--role", ROLE, "--serial", home.identity.serial, "--mfa-process", mfa, "--mfa-session")
+    plan_profile = ("--policy-arn", READ_ONLY, "--policy", f"file://{tmp_path / 'plan-session.json'}")
+    for profile, narrowing in (("tf-plan", plan_profile), ("tf-apply", ())):
+        result = home.run("configure", "-p", profile, *common, *narrowing)
+        assert result.returncode == 0, result.stderr
+    env = terraform.environment(home.env, tmp_path)
+    as_plan, as_apply = {**env, "AWS_PROFILE": "tf-plan"}, {**env, "AWS_PROFILE": "tf-apply"}
+    prefix = terraform.command(version)
+    local_aws.reset_requests()
+
+    init = run_terraform([*prefix, "init", "-no-color"], stack, as_plan)
+    assert init.returncode == 0, init.stdout + init.stderr
+    plan = run_terraform([*prefix, "plan", "-no-color", "-out", "plan.tfplan"], stack, as_plan)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "vpc_id" in plan.stdout, "the plan read both states"
+    taken_and_released = (
+        [("PutItem", True), ("DeleteItem", True)] if version == "1.0.3" else [("PUT", True), ("DELETE", True)]
+    )
+    assert lock_requests(local_aws.requests(), version, key) == taken_and_released
+    sent = [r["params"] for r in local_aws.requests() if r["action"] == "AssumeRole"]
+    assert [p["PolicyArns"] for p in sent] == [[READ_ONLY]] and json.loads(sent[0]["Policy"]) == json.loads(
+        printed.stdout
+    )
+    plan_key = session_key_of(home, "tf-plan")
+    assert {r["key"] for r in local_aws.requests() if r["service"] in ("s3", "dynamodb")} == {plan_key}
+
+    local_aws.reset_requests()
+    refused = run_terraform([*prefix, "apply", "-auto-approve", "-no-color"], stack, as_plan)
+    assert refused.returncode != 0
+    assert "AccessDenied" in refused.stdout + refused.stderr
+    writes = [r for r in local_aws.requests() if r["action"] == f"PUT /{terraform.BUCKET}/{key}"]
+    assert writes and all(r["error"] == "AccessDenied" for r in writes), "the state write was refused by AWS"
+    assert local_aws.get_object(terraform.BUCKET, key) == terraform.STACK_STATE, "the state is unchanged"
+    assert lock_requests(local_aws.requests(), version, key)[-1][1], "the lock was released"
+
+    local_aws.reset_requests()
+    apply = run_terraform([*prefix, "apply", "-no-color", "plan.tfplan"], stack, as_apply)  # the plan made read-only
+    assert apply.returncode == 0, apply.stdout + apply.stderr
+    assert 'vpc_id = "vpc-0123456789abcdef0"' in apply.stdout
+    written = local_aws.get_object(terraform.BUCKET, key)
+    assert written != terraform.STACK_STATE and b"vpc-0123456789abcdef0" in written
+    apply_key = session_key_of(home, "tf-apply")
+    assert apply_key != plan_key
+    assert {r["key"] for r in local_aws.requests() if r["service"] in ("s3", "dynamodb")} == {apply_key}
+    assert home.codes_asked(counter) == 1, "one MFA session for both profiles"

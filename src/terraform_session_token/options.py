@@ -20,7 +20,8 @@ _ALL = _SESSION_USERS | {"configure", "doctor"}
 class Option:
     """One option of the commands that obtain a session."""
 
-    __slots__ = ("dest", "flags", "help", "metavar", "kind", "setting", "config", "env", "store", "refuse", "commands")
+    __slots__ = ("dest", "flags", "help", "metavar", "kind", "setting", "config", "env", "store", "refuse", "commands",
+                 "separator")  # fmt: skip
 
     def __init__(
         self,
@@ -29,22 +30,27 @@ class Option:
         help: str,
         *,
         metavar: str | None = None,
-        kind: str = "text",  # text | int | flag
+        kind: str = "text",  # text | int | flag | list (repeatable)
         setting: str | None = None,  # the Settings attribute it ends up in (default: dest)
         config: tuple[str, ...] = (),  # profile keys read, in order
         env: tuple[str, ...] = (),  # environment variables read before the config file
         store: str | None = None,  # the key configure writes it under
         refuse: str | None = None,  # configure refuses it, naming it so
         commands: frozenset[str] = _ALL,
+        separator: str = ", ",  # a list's items in the config file (read back by split)
     ):
         self.dest, self.flags, self.help, self.metavar, self.kind = dest, flags, help, metavar, kind
         self.setting = setting or dest
         self.config, self.env, self.store, self.refuse, self.commands = config, env, store, refuse, commands
+        self.separator = separator
 
     def argparse_kwargs(self) -> dict:
         kwargs: dict = {"help": self.help, "dest": self.dest}
         if self.kind == "flag":
             kwargs["action"] = "store_true"
+        elif self.kind == "list":
+            kwargs["action"] = "append"
+            kwargs["metavar"] = self.metavar
         else:
             kwargs["metavar"] = self.metavar
             if self.kind == "int":
@@ -57,7 +63,15 @@ class Option:
             return None
         if self.kind == "flag":
             return "true"
+        if self.kind == "list":
+            return self.separator.join(value)
         return str(value)
+
+    def split(self, text: str) -> list[str]:
+        """A list option's items as the config file holds them."""
+        from . import narrowing
+
+        return narrowing.split_arns(text) if self.separator == " " else narrowing.split_list(text)
 
 
 OPTIONS = (
@@ -111,6 +125,20 @@ OPTIONS = (
     Option("margin", ("--margin",), "refresh when less than this is left (default 300)",
            metavar="SECONDS", kind="int", setting="refresh_margin", config=("session_refresh_margin",),
            store="session_refresh_margin", commands=_SESSION_USERS | {"configure"}),
+    Option("policy_arns", ("--policy-arn",),
+           "a managed policy that narrows the session (repeatable, at most 10), e.g. "
+           "arn:aws:iam::aws:policy/ReadOnlyAccess", metavar="ARN", kind="list", separator=" ",
+           config=("session_policy_arns",), store="session_policy_arns"),
+    Option("session_policy", ("--policy",), "an inline session policy that narrows the session: JSON, or file://PATH",
+           metavar="POLICY", config=("session_policy",), store="session_policy"),
+    Option("source_identity", ("--source-identity",),
+           "SourceIdentity: who acts through the role, in CloudTrail for every request (fixed for a role chain)",
+           metavar="VALUE", config=("source_identity",), store="source_identity"),
+    Option("session_tags", ("--tag",), "a session tag (repeatable, at most 50)", metavar="KEY=VALUE",
+           kind="list", config=("session_tags",), store="session_tags"),
+    Option("transitive_tag_keys", ("--transitive-tag",),
+           "a session tag's key that passes on to roles assumed from the session (repeatable)", metavar="KEY",
+           kind="list", config=("transitive_tag_keys",), store="transitive_tag_keys"),
     Option("overwrite_keys", ("--overwrite-keys",), "allow replacing long-term keys in the target profile (dangerous)",
            kind="flag", refuse="--overwrite-keys", commands=frozenset({"refresh"})),
 )  # fmt: skip
@@ -157,7 +185,7 @@ def pick(dest: str, args, conf: dict[str, str], env, origins: dict[str, str]):
     for key in option.config:
         if conf.get(key):
             origins[option.setting] = f"config {key}"
-            return conf[key]
+            return option.split(conf[key]) if option.kind == "list" else conf[key]
     return None
 
 
@@ -168,3 +196,24 @@ def configure_values(args) -> dict[str, str | None]:
 
 def refused_by_configure(args) -> list[str]:
     return [o.refuse for o in OPTIONS if o.refuse and given(args, o.dest) is not None]
+
+
+NARROWING = ("policy_arns", "session_policy", "source_identity", "session_tags", "transitive_tag_keys")
+
+
+def narrowing_to_remember(settings, conf: dict[str, str]) -> dict[str, str]:
+    """The classic flow's session options, to remember in a profile that has none stored: the
+    session it wrote is that profile's, and a later run without the flags must not undo them.
+    (exec, env and credential-process take them for the one run.)"""
+    stored = [BY_DEST[d] for d in NARROWING]
+    if not settings.narrowing or any(conf.get(o.store) for o in stored):
+        return {}
+    values = {}
+    for option in stored:
+        value = settings.narrowing.policy if option.dest == "session_policy" else getattr(settings, option.dest)
+        if value:
+            text = option.config_text(value)
+            if option.kind == "list" and option.split(text) != value:
+                return {}  # it would not read back the same: not remembered
+            values[option.store] = text
+    return values

@@ -1,4 +1,5 @@
-"""The IAM setup as documents: the users' group policy and the role's trust policy (JSON, HCL)."""
+"""The IAM setup as documents: the users' group policy and the role's trust policy (JSON, HCL), and
+the inline session policy of a Terraform plan profile."""
 
 from __future__ import annotations
 
@@ -7,11 +8,24 @@ import json
 ACCOUNT_PLACEHOLDER = "123456789012"
 
 
-def trust_policy(account: str, max_mfa_age: int | None = None) -> dict:
+SET_SOURCE_IDENTITY = "sts:SetSourceIdentity"
+TAG_SESSION = "sts:TagSession"
+
+
+def trust_actions(source_identity: bool = False, tags: bool = False) -> list[str]:
+    """What the trust policy lets the users do: assume the role and, when they use them, set a
+    source identity (--source-identity) and pass session tags (--tag)."""
+    return ["sts:AssumeRole"] + [SET_SOURCE_IDENTITY] * source_identity + [TAG_SESSION] * tags
+
+
+def trust_policy(
+    account: str, max_mfa_age: int | None = None, source_identity: bool = False, tags: bool = False
+) -> dict:
     """The role may be assumed by the account's principals only with MFA (and a recent one)."""
     condition: dict = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
     if max_mfa_age:
         condition["NumericLessThan"] = {"aws:MultiFactorAuthAge": str(max_mfa_age)}
+    actions = trust_actions(source_identity, tags)
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -19,33 +33,98 @@ def trust_policy(account: str, max_mfa_age: int | None = None) -> dict:
                 "Sid": "AllowAssumeRoleOnlyWithMFA",
                 "Effect": "Allow",
                 "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                "Action": "sts:AssumeRole",
+                "Action": actions[0] if len(actions) == 1 else actions,
                 "Condition": condition,
             }
         ],
     }
 
 
-def group_policy(account: str, role: str) -> dict:
-    """What the users' group needs: find their own MFA device, read and assume the role."""
+def group_policy(account: str, role: str, source_identity: bool = False, tags: bool = False) -> dict:
+    """What the users' group needs: find their own MFA device, read and assume the role; with a
+    source identity, set their own user name as it (and no one else's); with tags, tag the session."""
     role_arn = f"arn:aws:iam::{account}:role/{role}"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+    statements = [
+        {
+            "Sid": "AllowListOwnMFADevices",
+            "Effect": "Allow",
+            "Action": "iam:ListMFADevices",
+            "Resource": f"arn:aws:iam::{account}:user/${{aws:username}}",
+        },
+        {
+            "Sid": sid(role),
+            "Effect": "Allow",
+            "Action": ["iam:GetRole", "sts:AssumeRole"],
+            "Resource": role_arn,
+        },
+    ]
+    if source_identity:
+        statements.append(
             {
-                "Sid": "AllowListOwnMFADevices",
+                "Sid": "AllowOwnUserNameAsSourceIdentity",
                 "Effect": "Allow",
-                "Action": "iam:ListMFADevices",
-                "Resource": f"arn:aws:iam::{account}:user/${{aws:username}}",
-            },
-            {
-                "Sid": sid(role),
-                "Effect": "Allow",
-                "Action": ["iam:GetRole", "sts:AssumeRole"],
+                "Action": SET_SOURCE_IDENTITY,
                 "Resource": role_arn,
-            },
-        ],
-    }
+                "Condition": {"StringEquals": {"sts:SourceIdentity": "${aws:username}"}},
+            }
+        )
+    if tags:
+        statements.append({"Sid": "AllowSessionTags", "Effect": "Allow", "Action": TAG_SESSION, "Resource": role_arn})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def allows_action(document, action: str) -> bool:
+    """Whether a policy document (a dict, or JSON text as IAM may return it, URL-encoded) has an Allow
+    statement for `action`, wildcards read as IAM reads them. Principals and conditions are not
+    judged: False means AWS will certainly refuse the action, True only that it may allow it."""
+    import fnmatch
+
+    if isinstance(document, str):
+        from urllib.parse import unquote
+
+        try:
+            document = json.loads(unquote(document) if document.lstrip().startswith("%") else document)
+        except ValueError:
+            return True  # unreadable here: AWS decides
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    for st in [statements] if isinstance(statements, dict) else statements:
+        if not isinstance(st, dict) or st.get("Effect") != "Allow":
+            continue
+        actions = st.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if any(isinstance(a, str) and fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions):
+            return True
+    return False
+
+
+WORKSPACE_PREFIX = "env:"  # the S3 backend's default workspace_key_prefix
+
+
+def plan_session_policy(bucket: str, key: str, lock_table: str | None = None) -> dict:
+    """The inline session policy that, with AWS's managed ReadOnlyAccess, lets `terraform plan` take
+    and release its state lock and nothing else: the S3 lock file (`use_lockfile`) of this state,
+    and with a DynamoDB lock table, the lock item of this state alone (its partition key is
+    BUCKET/KEY). Both for the default workspace and the others (env:/NAME/KEY)."""
+    states = [key, f"{WORKSPACE_PREFIX}/*/{key}"]
+    statements: list[dict] = [
+        {
+            "Sid": "TakeAndReleaseTheStateLockFile",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:DeleteObject"],
+            "Resource": [f"arn:aws:s3:::{bucket}/{state}.tflock" for state in states],
+        }
+    ]
+    if lock_table:
+        statements.append(
+            {
+                "Sid": "TakeAndReleaseTheStateLockItem",
+                "Effect": "Allow",
+                "Action": ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+                "Resource": f"arn:aws:dynamodb:*:*:table/{lock_table}",
+                "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{bucket}/{s}" for s in states]}},
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def sid(role: str) -> str:
@@ -75,9 +154,40 @@ resource "aws_iam_group_policy_attachment" "sign_in_local_development" {{
 """
 
 
-def as_hcl(account: str, role: str, group: str, max_mfa_age: int | None, document: str | None = None) -> str:
+def as_hcl(
+    account: str,
+    role: str,
+    group: str,
+    max_mfa_age: int | None,
+    document: str | None = None,
+    source_identity: bool = False,
+    tags: bool = False,
+) -> str:
     """Current Terraform syntax: aws_iam_policy_document data sources, no 0.11 interpolation."""
     ident = "".join(c if c.isalnum() else "_" for c in role).lower()
+    extra = ""
+    if source_identity:
+        extra += f"""
+  statement {{
+    sid       = "AllowOwnUserNameAsSourceIdentity"
+    actions   = ["{SET_SOURCE_IDENTITY}"]
+    resources = [aws_iam_role.{ident}.arn]
+
+    condition {{
+      test     = "StringEquals"
+      variable = "sts:SourceIdentity"
+      values   = ["$${{aws:username}}"]
+    }}
+  }}
+"""
+    if tags:
+        extra += f"""
+  statement {{
+    sid       = "AllowSessionTags"
+    actions   = ["{TAG_SESSION}"]
+    resources = [aws_iam_role.{ident}.arn]
+  }}
+"""
     mfa_age = ""
     if max_mfa_age:
         mfa_age = f"""
@@ -90,7 +200,7 @@ def as_hcl(account: str, role: str, group: str, max_mfa_age: int | None, documen
     trust = f"""data "aws_iam_policy_document" "{ident}_trust" {{
   statement {{
     sid     = "AllowAssumeRoleOnlyWithMFA"
-    actions = ["sts:AssumeRole"]
+    actions = {_hcl_list(trust_actions(source_identity, tags))}
 
     principals {{
       type        = "AWS"
@@ -124,7 +234,7 @@ resource "aws_iam_role" "{ident}" {{
     actions   = ["iam:GetRole", "sts:AssumeRole"]
     resources = [aws_iam_role.{ident}.arn]
   }}
-}}
+{extra}}}
 
 resource "aws_iam_policy" "assume_{ident}" {{
   name        = "Assume{role}"

@@ -10,7 +10,8 @@ import re
 
 from . import inifile, options, storage
 from .errors import ConfigError, ExtraMissing, UsageError
-from .options import OWN_ROLE_KEY, OWN_SOURCE_KEY  # noqa: F401 - other modules import them from here
+from .narrowing import Narrowing
+from .options import NARROWING, OWN_ROLE_KEY, OWN_SOURCE_KEY  # noqa: F401 - other modules import them from here
 
 DEFAULT_PROFILE = "terraform_session"
 DEFAULT_SOURCE = "default"
@@ -189,6 +190,14 @@ class Settings:
         self.min_left: int | None = None  # --min-left: what a long run needs, in seconds
         self.aws_style_role = False  # the config section has role_arn + source_profile
         self.origins: dict[str, str] = {}
+        # Session policies, source identity, session tags: what the profile asks for, as given
+        # (lists split), and checked (narrowing.build) into what AssumeRole is sent.
+        self.policy_arns: list[str] | None = None
+        self.session_policy: str | None = None
+        self.source_identity: str | None = None
+        self.session_tags: list[str] | None = None
+        self.transitive_tag_keys: list[str] | None = None
+        self.narrowing = Narrowing()
 
     def _check_login_source(self, duration: int) -> None:
         """What an `aws login` source can't do, refused before any prompt or call: its credentials
@@ -368,6 +377,12 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
             s.min_left = parse_duration(min_left)
         except ValueError as e:
             raise UsageError(f"--min-left: {e}", "give how long your run needs, e.g. --min-left 2h")
+    for dest in NARROWING:
+        setattr(s, dest, pick(dest))
+    if any(getattr(s, dest) for dest in NARROWING):
+        from . import narrowing
+
+        s.narrowing = narrowing.build({d: getattr(s, d) for d in NARROWING}, origins, where, s.no_role)
     if s.role and s.role.startswith("arn:") and not ARN.fullmatch(s.role):
         raise UsageError(
             f"{s.role!r} is not an IAM role ARN", "use arn:PARTITION:iam::ACCOUNT:role/NAME or a role name"

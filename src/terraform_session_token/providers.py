@@ -136,8 +136,10 @@ def from_sts(request: Request) -> Session:
     role = settings.role or DEFAULT_ROLE
     role_arn = role if role.startswith("arn:") else None
     if role_arn is None:
-        role_arn, max_duration = iam.get_role(role)
+        described = iam.describe_role(role)
+        role_arn, max_duration = described["Arn"], int(described.get("MaxSessionDuration") or 3600)
         _check_role_duration(role, duration, max_duration)
+        _check_trust(settings, role, described.get("AssumeRolePolicyDocument"))
         request.remembered[OWN_ROLE_KEY] = role_arn
     elif duration > DEFAULT_MAX_DURATION:
         _check_remembered_role_duration(iam, role_arn, duration)
@@ -175,6 +177,21 @@ def _check_role_duration(role: str, duration: int, max_duration: int) -> None:
             f"duration {duration} s is above {role}'s maximum session duration of {max_duration} s",
             f"use -d {max_duration} or less, or raise the role's MaxSessionDuration",
         )
+
+
+def _check_trust(settings: Settings, role: str, document) -> None:
+    """A source identity or tags with a role whose trust policy has no statement allowing them: AWS
+    will refuse, so say so before the code is spent (GetRole, called anyway, brought the policy)."""
+    from . import policy
+    from .narrowing import refused_by_trust
+
+    narrowing = settings.narrowing
+    for used, action, what in (
+        (narrowing.source_identity, policy.SET_SOURCE_IDENTITY, f"the source identity {narrowing.source_identity}"),
+        (narrowing.tags, policy.TAG_SESSION, "session tags"),
+    ):
+        if used and document is not None and not policy.allows_action(document, action):
+            raise refused_by_trust(role.split("/")[-1], action, what)
 
 
 def _check_remembered_role_duration(iam, role_arn: str, duration: int) -> None:
@@ -247,13 +264,17 @@ def cached_or_new(request: Request, force: bool = False, min_left: int = 0) -> S
     """
     settings = request.settings
     wanted = None if settings.no_role else (settings.role or DEFAULT_ROLE)
+    narrowing = settings.narrowing.key()
+    if settings.narrowing.policy_from_file:
+        request.record_fast = False  # fastpath can't see the policy file change: every call goes the full way
 
     def usable(cached: Session | None) -> bool:
-        # A session of another role or kind (a one-off --role) never stands in for the profile's.
+        # A session of another role or kind (a one-off --role), or narrowed otherwise (a one-off
+        # --policy-arn, the plan profile's read-only session), never stands in for the profile's.
         return bool(
             cached
             and cached.is_fresh(max(settings.refresh_margin, min_left) + sessions.SERVE_AHEAD)
-            and cached.matches(settings.no_role, wanted, source_account(settings))
+            and cached.matches(settings.no_role, wanted, source_account(settings), narrowing)
             and not force
         )
 

@@ -11,9 +11,10 @@ from . import storage
 
 TOOL = "terraform-session-token"  # in every cache file: the tool's own, in a directory other tools may share
 CACHE_KEYS = {"Version", "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration", "Arn", "Region", "Chained",
-              "FastCheck", "FastMargin", "Tool"}  # fmt: skip
+              "FastCheck", "FastMargin", "Tool", "Narrowing"}  # fmt: skip
 EXPIRATION_KEY = "expiration"  # ISO 8601 UTC, in the session profile of the credentials file
 ARN_KEY = "session_arn"
+NARROWING_KEY = "session_narrowing"  # the session policies, source identity and tags it was assumed with
 # A session handed to an SDK is reported to expire the refresh margin early, to the whole
 # second; it is handed out only while that reported expiry is still at least this far ahead.
 SERVE_AHEAD = 1
@@ -73,6 +74,8 @@ class Session:
         # fastpath's record: (checksum of the files and environment, refresh margin) under which
         # the full path served this session to its profile.
         self.fast: tuple[str, int] | None = None
+        # Narrowing.key() of what it was assumed with ("": a plain role session, or a user session).
+        self.narrowing = ""
 
     def seconds_left(self, now: datetime | None = None) -> float:
         return (self.expiration - (now or utcnow())).total_seconds()
@@ -97,12 +100,13 @@ class Session:
             return parts[4] == account and parts[5].split("/")[-1] == name
         return role.split("/")[-1] == name and source_account == account
 
-    def matches(self, no_role: bool, role: str | None, source_account: str | None = None) -> bool:
+    def matches(self, no_role: bool, role: str | None, source_account: str | None = None, narrowing: str = "") -> bool:
         """Whether this is the session a profile asks for: a user session for a no-role profile,
-        else a session of `role` (an ARN's account, or a name's source account, must match too)."""
+        else a session of `role` (an ARN's account, or a name's source account, must match too)
+        assumed with the same session policies, source identity and tags (`narrowing`: its key)."""
         if no_role:
             return ":user/" in self.arn
-        return ":assumed-role/" in self.arn and self.is_for_role(role, source_account)
+        return ":assumed-role/" in self.arn and self.is_for_role(role, source_account) and self.narrowing == narrowing
 
     def profile_values(self) -> dict[str, str | None]:
         """The keys written into the credentials file's session profile."""
@@ -113,6 +117,7 @@ class Session:
             "aws_security_token": None,  # a legacy alias some files carry: never leave a stale one
             EXPIRATION_KEY: format_time(self.expiration),
             ARN_KEY: self.arn or None,
+            NARROWING_KEY: self.narrowing or None,
             "region": self.region or None,
         }
 
@@ -123,7 +128,9 @@ class Session:
         keys = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
         if expiration is None or not all(values.get(k) for k in keys):
             return None
-        return cls(*(values[k] for k in keys), expiration, values.get(ARN_KEY, ""), values.get("region", ""))
+        session = cls(*(values[k] for k in keys), expiration, values.get(ARN_KEY, ""), values.get("region", ""))
+        session.narrowing = values.get(NARROWING_KEY, "")
+        return session
 
     def reported_expiration(self, early_by: float = 0) -> datetime:
         """The expiry to tell an SDK: `early_by` seconds before the real one.
@@ -164,6 +171,8 @@ class Session:
         data["Tool"] = TOOL
         if self.chained is not None:
             data["Chained"] = self.chained
+        if self.narrowing:
+            data["Narrowing"] = self.narrowing
         if self.fast is not None:
             data["FastCheck"], data["FastMargin"] = self.fast
         return json.dumps(data)
@@ -186,6 +195,8 @@ class Session:
             )
             if isinstance(data.get("FastCheck"), str) and type(data.get("FastMargin")) is int:
                 session.fast = (data["FastCheck"], data["FastMargin"])
+            if isinstance(data.get("Narrowing"), str):
+                session.narrowing = data["Narrowing"]
             return session
         except (ValueError, KeyError, TypeError):
             return None

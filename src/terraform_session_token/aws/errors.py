@@ -129,6 +129,21 @@ def _client_error(error, settings: Settings, operation: str) -> ToolError:
         return MfaError(
             "AWS did not accept the MFA device for this user", "check --serial / mfa_serial: it must be your device"
         )
+    if code == "AccessDenied" and ("sts:SetSourceIdentity" in message or "sts:TagSession" in message):
+        return _session_permission_denied(settings, message)
+    if code == "PackedPolicyTooLarge":
+        percent = re.search(r"([0-9]+)%", message)
+        return _narrowing_error(
+            settings,
+            "AWS refused the session policies and tags: packed, they take "
+            + (f"{percent.group(1)}% of the room AWS allows" if percent else "more room than AWS allows"),
+            "AWS packs the inline policy, policy ARNs and tags together and does not publish that limit: "
+            "shorten the inline policy or the tags, or pass fewer",
+        )
+    if code == "MalformedPolicyDocument":
+        return _narrowing_error(
+            settings, f"AWS refused the inline session policy: {message}".rstrip(": "), "fix the policy document"
+        )
     if code == "AccessDenied" and "sts:AssumeRole" in message:
         return RoleError(
             f"not allowed to assume {settings.role or 'the role'}",
@@ -181,6 +196,30 @@ def _client_error(error, settings: Settings, operation: str) -> ToolError:
             "pass --serial and a full role ARN with --role, or grant it (see: terraform-session-token policy)",
         )
     return AwsError(f"AWS refused {operation or 'the request'}: {code}: {message}".rstrip(": "), "")
+
+
+def _narrowing_error(settings: Settings, message: str, hint: str) -> ToolError:
+    """A refusal of what the session options asked for: exit 2 when any came from a flag, 3 from the file."""
+    from ..options import NARROWING
+
+    origins = [settings.origins.get(name, "") for name in NARROWING]
+    if "flag" in origins or not any(o.startswith("config") for o in origins):
+        return UsageError(message, hint)
+    return ConfigError(message, f"{hint}; they are set in [profile {settings.profile}] of the config file")
+
+
+def _session_permission_denied(settings: Settings, message: str) -> ToolError:
+    """AccessDenied for sts:SetSourceIdentity or sts:TagSession: the role's trust policy (and, for a
+    role of the same account, the users' own policy) must allow the action too; and a source
+    identity set earlier in a role chain can't be changed, which AWS refuses the same way."""
+    from ..narrowing import refused_by_trust
+
+    identity = settings.narrowing.source_identity
+    if "sts:SetSourceIdentity" in message:
+        action, what = "sts:SetSourceIdentity", f"the source identity {identity}" if identity else "a source identity"
+    else:
+        action, what = "sts:TagSession", "session tags"
+    return refused_by_trust((settings.role or "the role").split("/")[-1], action, what, by_aws=True)
 
 
 def login_failure(error, settings: Settings) -> ToolError:

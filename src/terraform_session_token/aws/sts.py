@@ -27,6 +27,8 @@ class Sts:
             params.update(SerialNumber=serial, TokenCode=code)
         if self.settings.external_id:
             params["ExternalId"] = self.settings.external_id
+        narrowing = self.settings.narrowing
+        params.update(narrowing.params())
         # One attempt when a code is sent: AWS accepts each code once.
         client = self.connection.client("sts", credentials, attempts=1 if code else 3)
         try:
@@ -39,9 +41,11 @@ class Sts:
                 f"AWS no longer accepts the cached MFA session of source profile [{self.settings.source_profile}]",
                 "it expired early or was revoked; run again to start a new one with one code",
             ) from None
-        return session_from(
+        session = session_from(
             field(response, "Credentials"), field(response, "AssumedRoleUser", "Arn"), self.settings.region
         )
+        session.narrowing = narrowing.key()
+        return session
 
     def get_session_token(self, duration: int, serial: str, code: str) -> Session:
         """The IAM user's own session with MFA (an MFA session, or a --no-role profile's session)."""

@@ -122,7 +122,7 @@ def refuse_aws_style_target(settings: Settings, files: AwsFiles) -> None:
 
 
 SESSION_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token",
-                "expiration", "session_arn", "region")  # fmt: skip
+                "expiration", "session_arn", "session_narrowing", "region")  # fmt: skip
 REPLACED = " replaced: "  # in a WROTE_MARKER line, before the JSON of the values the tool replaced
 
 

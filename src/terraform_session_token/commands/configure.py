@@ -44,6 +44,17 @@ def run(args) -> int:
     section = files.config_section(settings.profile)
     process = f"{tool_command()} credential-process -p {settings.profile}"
     values = {"credential_process": process, **options.configure_values(args)}
+    if values.get("session_policy"):
+        # The policy as checked and sent (a file:// read now): the profile is whole in the config
+        # file, and the hot path, which watches that file, sees any change to it.
+        values["session_policy"] = settings.narrowing.policy
+    for option in options.OPTIONS:
+        value = options.given(args, option.dest)
+        if option.kind == "list" and value is not None and option.split(option.config_text(value)) != value:
+            raise UsageError(
+                f"{option.flags[-1]} {', '.join(map(repr, value))} can't be stored so that it reads back the same",
+                "no white space at the ends of an item",
+            )
     # A region is written when given, or when the profile has none yet (the one it will use).
     if settings.origins.get("region") != "flag" and files.config_for(settings.profile).get("region"):
         values["region"] = None

@@ -6,6 +6,7 @@ import json
 import os
 import stat
 
+from .. import policy
 from ..errors import ToolError, terminal_safe
 from ..profiles import ENDPOINT_VARS, AwsFiles
 from ..sessions import Session, describe_left, parse_time, utcnow
@@ -244,6 +245,23 @@ def check_login_source(report: Report, settings) -> None:
         )
 
 
+def check_session_options(report: Report, settings) -> None:
+    """What the profile's sessions are assumed with besides the role: session policies, source identity, tags."""
+    narrowing = settings.narrowing
+    if not narrowing:
+        return
+    from ..options import NARROWING
+
+    where = sorted({settings.origins[d].replace("config ", "") for d in NARROWING if d in settings.origins})
+    report.ok(f"session options: {narrowing.describe()} (from {', '.join(where)})")
+    if narrowing.policy_from_file:
+        report.warn(
+            "session_policy is a file:// in the config file: every credential-process call reads it and takes "
+            "the full path (no cached answer without the parser)",
+            f"write the policy itself: terraform-session-token configure -p {settings.profile} --policy file://PATH",
+        )
+
+
 def check_console(report: Report, files: AwsFiles, settings) -> None:
     """Whether `console` can sign in with this profile's sessions, and for how long."""
     if settings.no_role:
@@ -343,6 +361,20 @@ def check_aws(report: Report, files: AwsFiles, settings) -> None:
         )
     else:
         report.ok(f"{response['Arn']} requires MFA to be assumed")
+    for used, action, flag in (
+        (settings.narrowing.source_identity, "sts:SetSourceIdentity", "--set-source-identity"),
+        (settings.narrowing.tags, "sts:TagSession", "--tag-session"),
+    ):
+        if used and not policy.allows_action(document, action):
+            report.fail(
+                f"{response['Arn']}'s trust policy does not allow {action}, which "
+                + ("source_identity" if "Source" in action else "session_tags")
+                + " needs: AWS will refuse the role",
+                f"add {action} to the Action of its statement that lets you assume it "
+                f"(see: terraform-session-token policy {flag})",
+            )
+        elif used:
+            report.ok(f"{response['Arn']}'s trust policy allows {action}")
     maximum = int(response.get("MaxSessionDuration") or 3600)
     wanted = settings.duration or 3600
     if wanted > maximum:
@@ -362,6 +394,7 @@ def run(args) -> int:
     check_login_source(report, settings)
     check_long_runs(report, files, settings)
     check_prompt(report, settings)
+    check_session_options(report, settings)
     check_console(report, files, settings)
     if not args.offline:
         check_aws(report, files, settings)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from .. import options
 from ..errors import MfaError, UsageError, terminal_safe
+from ..narrowing import describe_key
 from ..profiles import DEFAULT_ROLE
 from ..prompts.terminal import Prompter
 from ..providers import Request, from_sts, source_account
@@ -38,13 +40,19 @@ def run(args) -> int:
                 "use a longer -d (up to the role's MaxSessionDuration), or run the apply through "
                 "exec / credential_process with mfa_session (see docs/long-applies.md)",
             )
-    mine = current and current.is_for_role(wanted, source_account(settings))
+    mine = (
+        current
+        and current.is_for_role(wanted, source_account(settings))
+        and current.narrowing == settings.narrowing.key()
+    )
     if current and current.is_fresh(needed) and mine and not getattr(args, "force", False):
         identity = f" as {terminal_safe(current.arn)}" if current.arn else ""
         print(
             f"The profile [{settings.profile}] is valid until {format_time(current.expiration)} "
             f"({describe_left(current.seconds_left())}){identity}; nothing to do (--force refreshes it)"
         )
+        if settings.narrowing:
+            print(f"Session options: {settings.narrowing.describe()}")
         return 0
     settings.effective_duration()
     common.check_writable(files.credentials_path)
@@ -65,6 +73,7 @@ def run(args) -> int:
 
     request = Request(settings, files, prompter, getattr(args, "code", None))
     session = from_sts(request)
+    request.remembered.update(options.narrowing_to_remember(settings, files.config_for(settings.profile)))
     existed = common.write_session_profile(files, settings, session, overwrite)
     common.remember_or_warn(files, settings, request.remembered, say=print)
     verb = "Updating the profile [{}] in" if existed else "Adding the profile [{}] to"
@@ -74,4 +83,12 @@ def run(args) -> int:
         f"Valid until {format_time(session.expiration)} ({describe_left(session.seconds_left())})"
         + (f" as {session.arn}" if session.arn else "")
     )
+    if settings.narrowing:
+        print(f"Session options: {settings.narrowing.describe()}")
+    if current and current.narrowing and current.narrowing != session.narrowing and current.is_fresh(0):
+        # Session options given as flags are the run's alone: say what the replaced session had.
+        print(
+            f"Note: it replaces a session {describe_key(current.narrowing)}; to keep session options for "
+            f"[{settings.profile}], store them: terraform-session-token configure -p {settings.profile} ..."
+        )
     return 0

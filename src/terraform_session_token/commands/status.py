@@ -7,6 +7,7 @@ import json
 
 from .. import sessions
 from ..errors import terminal_safe
+from ..narrowing import describe_key
 from ..profiles import AwsFiles
 from ..sessions import Session, describe_left, format_time
 
@@ -58,7 +59,7 @@ def _row(name: str, where: str, session: Session | None, now) -> dict:
     if session is None:
         return {"profile": name, "where": where, "identity": "", "expires": "", "seconds_left": 0, "expired": True}
     left = int(session.seconds_left(now))
-    return {
+    row = {
         "profile": name,
         "where": where,
         "identity": session.arn,
@@ -66,6 +67,9 @@ def _row(name: str, where: str, session: Session | None, now) -> dict:
         "seconds_left": max(left, 0),
         "expired": left <= 0,
     }
+    if session.narrowing:
+        row["session_options"] = describe_key(session.narrowing)
+    return row
 
 
 def source_keys(files: AwsFiles) -> list[dict]:
@@ -107,10 +111,12 @@ def run(args) -> int:
         print("No sessions managed by terraform-session-token.")
         return 0
     if profile_rows:
+        # Session policies, source identity and tags: a column of their own when any session has them.
+        options = ("SESSION OPTIONS",) if any(r.get("session_options") for r in profile_rows) else ()
         _table(
-            ("PROFILE", "WHERE", "IDENTITY", "EXPIRES", "LEFT"),
-            [(r["profile"], r["where"], r["identity"] or "-", r["expires"] or "-", describe_left(r["seconds_left"]))
-             for r in profile_rows],
+            ("PROFILE", "WHERE", "IDENTITY", "EXPIRES", "LEFT", *options),
+            [(r["profile"], r["where"], r["identity"] or "-", r["expires"] or "-", describe_left(r["seconds_left"]),
+              *([r.get("session_options") or "-"] if options else [])) for r in profile_rows],
         )  # fmt: skip
     if mfa_rows:
         if profile_rows:
