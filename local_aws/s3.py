@@ -27,3 +27,15 @@ def put_object(bucket: str, key: str, body: bytes, account: str = ACCOUNT) -> No
     from moto.s3.models import s3_backends
 
     s3_backends[account]["aws"].put_object(bucket, key, body)
+
+
+def check_owner(path: str, account: str) -> None:
+    """A bucket is its own account's: no bucket policy is modelled here, so a request signed by
+    another account's principal is refused, as AWS refuses it when no bucket policy grants it
+    (moto would serve it)."""
+    from moto.s3.models import s3_backends
+
+    bucket = path.lstrip("/").split("/", 1)[0]
+    owner = s3_backends.bucket_accounts.get(bucket)
+    if bucket and owner and owner[1] != account:
+        raise Fault(403, "AccessDenied", "Access Denied")
