@@ -11,7 +11,10 @@ in front of moto's own app, on real HTTP, and applies AWS's rules first:
 - DurationSeconds is checked against 900..43200, the role's MaxSessionDuration and the
   one-hour cap on role chaining; GetSessionToken against 900..129600;
 - GetSessionToken returns fresh keys that act as the calling user;
-- unknown or expired access keys are refused.
+- unknown or expired access keys are refused;
+- two accounts: the users' (ACCOUNT) and OTHER_ACCOUNT, whose TerraformRole trusts the first
+  with MFA; an S3 bucket answers only its own account's principals (no bucket policy is
+  modelled, and AWS refuses another account's requests without one).
 
 Every request is counted, so tests can assert how many AWS calls a command made.
 
