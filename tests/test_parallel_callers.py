@@ -204,3 +204,33 @@ def test_two_mfa_session_profiles_share_one_code_and_assume_each_role_once(home,
     assert local_aws.hold_timeouts == timeouts, "all 8 were in line behind the first run"
     sessions = {n % 2: json.loads(out)["AccessKeyId"] for n, (out, _, _) in enumerate(results)}
     assert len(sessions) == 2 and len({json.loads(out)["AccessKeyId"] for out, _, _ in results}) == 2
+
+
+@pytest.mark.parametrize("mode", ["credential-process", "classic"])
+def test_parallel_forced_refreshes_make_one_new_session(home, local_aws, tmp_path, mode):
+    """--force replaces the session there was when the run started: callers that waited behind
+    the one that replaced it take the new one instead of replacing it again."""
+    counter = tmp_path / "codes"
+    args = ["-p", "tf", "--role", ROLE, "--mfa-process", home.mfa_process(counter)]
+    first = home.run(*caller_argv(mode, args)[1:])
+    assert first.returncode == 0, first.stderr
+    old = session_key(home, mode)
+    local_aws.reset_requests()
+    timeouts = local_aws.hold_timeouts
+    hold_until_in_line(local_aws, home, 4)
+    try:
+        results = run_parallel(caller_argv(mode, [*args, "--force"]), home.env, 4)
+    finally:
+        local_aws.release_holds()
+    assert (home.codes_asked(counter), local_aws.actions().count("AssumeRole")) == (2, 1)
+    assert all(code == 0 for _, _, code in results), [err for _, err, _ in results]
+    assert local_aws.hold_timeouts == timeouts
+    assert session_key(home, mode) != old
+    if mode == "classic":
+        assert sum("was just refreshed by another run" in out for out, _, _ in results) == 3
+
+
+def session_key(home, mode: str) -> str:
+    if mode == "classic":
+        return re.search(r"(?m)^aws_access_key_id = (ASIA\w+)$", home.credentials.read_text()).group(1)
+    return json.loads((home.cache / "tf.json").read_text())["AccessKeyId"]
