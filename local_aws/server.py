@@ -298,10 +298,11 @@ class LocalAws:
         """Make the next request (of `action`, when given) fail with this AWS error."""
         self.rules.faults.append((status, code, message, action))
 
-    def hold(self, actions, until, timeout: float = 30) -> None:
+    def hold(self, actions, until, timeout: float = 10) -> None:
         """Make the first request of one of `actions` wait until `until()` is true (polled; given up
         after `timeout` s, counted in hold_timeouts): e.g. until every parallel caller is in line
-        behind the one making it, so that a test sees what those callers do once it is answered."""
+        behind the one making it, so that a test sees what those callers do once it is answered.
+        Keep `timeout` below the client's read timeout, or it sends the request again."""
         with self.rules.lock:
             self.rules.holds.append((frozenset(actions), until, timeout))
 

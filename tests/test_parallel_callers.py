@@ -4,7 +4,10 @@ expired MFA session, an `aws login` source.
 
 The local AWS holds the first STS call that makes a session until every caller has the cache's
 lock open: all of them read their settings before the first run learned anything, and wait for
-it. What they do once it is done is what is counted.
+it. What they do once it is done is what is counted. The hold gives up after 10 s, before the
+tool's read timeout; the tests of a few callers of the tool itself check that all of them were
+in line by then (16 AWS CLIs may not all be on a busy machine: those that come late must cost
+nothing either).
 """
 
 from __future__ import annotations
@@ -123,11 +126,12 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("state", STATES)
-@pytest.mark.parametrize("mode", list(MODES))
+# configure sets up credential_process: the classic flow's first run is -p NEW --role R.
+CASES = [(mode, state) for mode in MODES for state in STATES if (mode, state) != ("classic", "configure")]
+
+
+@pytest.mark.parametrize(("mode", "state"), CASES, ids=[f"{m}-{s}" for m, s in CASES])
 def test_parallel_callers_of_one_profile_share_one_code_and_one_session(home, local_aws, tmp_path, mode, state):
-    if mode == "classic" and state == "configure":
-        pytest.skip("configure sets up credential_process; the classic flow has no such first run")
     counter = tmp_path / "codes"
     profile_args = prepare(state, mode, home, local_aws, counter)
     asked_before = home.codes_asked(counter)
@@ -156,8 +160,7 @@ def test_16_aws_cli_callers_right_after_configure_cost_one_code(home, local_aws,
     configured = home.run("configure", "-p", "app", "--role", ROLE, "--mfa-process", home.mfa_process(counter))
     assert configured.returncode == 0, configured.stderr
     local_aws.reset_requests()
-    timeouts = local_aws.hold_timeouts
-    hold_until_in_line(local_aws, home, 16)
+    hold_until_in_line(local_aws, home, 16)  # 16 AWS CLIs: some may reach the lock after the hold
     try:
         results = run_parallel([AWS_CLI, "sts", "get-caller-identity", "--profile", "app"], home.env, 16, timeout=240)
     finally:
@@ -168,7 +171,6 @@ def test_16_aws_cli_callers_right_after_configure_cost_one_code(home, local_aws,
     assert all(code == 0 for _, _, code in results), [err for _, err, _ in results]
     arns = {json.loads(out)["Arn"] for out, _, _ in results}
     assert arns == {f"arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE}/{home.identity.user_name}"}
-    assert local_aws.hold_timeouts == timeouts, "all 16 were in line behind the first run"
     # Each of the 16 signed its GetCallerIdentity with the one session.
     keys = {r["key"] for r in local_aws.requests() if r["action"] == "GetCallerIdentity"}
     assert len(keys) == 1
