@@ -16,7 +16,10 @@ in front of moto's own app, on real HTTP, and applies AWS's rules first:
   set once in a chain) and kept on the session: S3 and DynamoDB requests of a role session are
   allowed only by the role's own policies and its session policies together (iam.py), and the
   record of each request carries its source identity and tags;
-- unknown or expired access keys are refused.
+- unknown or expired access keys are refused;
+- two accounts: the users' (ACCOUNT) and OTHER_ACCOUNT, whose TerraformRole trusts the first
+  with MFA; an S3 bucket answers only its own account's principals (no bucket policy is
+  modelled, and AWS refuses another account's requests without one).
 
 Every request is counted, so tests can assert how many AWS calls a command made.
 

@@ -103,3 +103,15 @@ def iam_request(method: str, path: str, query: dict[str, list[str]], headers: di
         return "s3:RestoreObject", arn
     named = {"acl": "Acl", "tagging": "Tagging", "retention": "Retention", "legal-hold": "LegalHold"}.get(sub, "")
     return f"s3:PutObject{named}", arn  # PUT, a copy's destination, a multipart upload's parts
+
+
+def check_owner(path: str, account: str) -> None:
+    """A bucket is its own account's: no bucket policy is modelled here, so a request signed by
+    another account's principal is refused, as AWS refuses it when no bucket policy grants it
+    (moto would serve it)."""
+    from moto.s3.models import s3_backends
+
+    bucket = path.lstrip("/").split("/", 1)[0]
+    owner = s3_backends.bucket_accounts.get(bucket)
+    if bucket and owner and owner[1] != account:
+        raise Fault(403, "AccessDenied", "Access Denied")

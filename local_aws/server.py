@@ -42,6 +42,9 @@ class Rules:
         self.temporary: dict[str, Principal] = {}
         self.used_codes: set[tuple[str, str]] = set()
         self.faults: list[tuple[int, str, str, str | None]] = []
+        # Gates: the first request of one of these actions waits until the condition holds.
+        self.holds: list[tuple[frozenset[str], object, float]] = []
+        self.hold_timeouts = 0
         self.admin = None  # set by LocalAws: handles /_local_aws/ requests
         self.federation = federation.Federation(self)
         self.signin = signin.SignInService(self)
@@ -57,6 +60,22 @@ class Rules:
                     del self.faults[i]
                     return Fault(status, code, message)
         return None
+
+    def _wait_if_held(self, action: str) -> None:
+        """A gate a test set (LocalAws.hold): the first request of its actions waits for its condition."""
+        with self.lock:
+            found = next((hold for hold in self.holds if action in hold[0]), None)
+            if found is None:
+                return
+            self.holds.remove(found)
+        _, until, timeout = found
+        deadline = time.monotonic() + timeout
+        while not until():
+            if time.monotonic() >= deadline:
+                with self.lock:
+                    self.hold_timeouts += 1
+                return
+            time.sleep(0.02)
 
     def _caller(self, access_key_id: str) -> tuple[Principal | None, object | None]:
         """(temporary principal, IAM user object) for the key; both None when unknown."""
@@ -88,6 +107,7 @@ class Rules:
             record["params"] = sts.session_parameters(form)  # as sent, whatever the answer
         with self.lock:
             self.requests.append(record)
+        self._wait_if_held(action)
         try:
             fault = self._take_fault(action)
             if fault:
@@ -110,6 +130,8 @@ class Rules:
                     self._authorize(environ, service, scope.group(2), body, principal, record)
             elif user is not None:
                 environ["HTTP_X_MOTO_ACCOUNT_ID"] = user.account_id
+            if service == "s3" and (principal or user):
+                s3.check_owner(path, environ["HTTP_X_MOTO_ACCOUNT_ID"])
             if service == "sts" and action == "GetSessionToken":
                 return respond(start_response, 200, sts.get_session_token(self, form, principal, user))
             if service == "sts" and action == "GetCallerIdentity" and principal and not principal.chained:
@@ -340,6 +362,22 @@ class LocalAws:
         """Make the next request (of `action`, when given) fail with this AWS error."""
         self.rules.faults.append((status, code, message, action))
 
+    def hold(self, actions, until, timeout: float = 10) -> None:
+        """Make the first request of one of `actions` wait until `until()` is true (polled; given up
+        after `timeout` s, counted in hold_timeouts): e.g. until every parallel caller is in line
+        behind the one making it, so that a test sees what those callers do once it is answered.
+        Keep `timeout` below the client's read timeout, or it sends the request again."""
+        with self.rules.lock:
+            self.rules.holds.append((frozenset(actions), until, timeout))
+
+    @property
+    def hold_timeouts(self) -> int:
+        return self.rules.hold_timeouts
+
+    def release_holds(self) -> None:
+        with self.rules.lock:
+            self.rules.holds.clear()
+
     def expire(self, access_key_id: str) -> None:
         self.rules.temporary[access_key_id].expires = time.time() - 1
 
@@ -354,7 +392,10 @@ class LocalAws:
         elif path == "/_local_aws/identity":
             payload = self.new_identity(query.get("name", [None])[0]).as_dict()
         elif path == "/_local_aws/fresh_code":
-            payload = {"code": self.identities[query["user"][0]].fresh_code()}
+            try:
+                payload = {"code": self.identities[query["user"][0]].fresh_code()}
+            except RuntimeError as error:  # AWS takes each code once: a fourth caller in 30 s gets none
+                return respond(start_response, 409, json.dumps({"error": str(error)}).encode(), "application/json")
         elif path == "/_local_aws/totp":
             identity = self.identities[query["user"][0]]
             payload = {"code": identity.totp(offset=int(query.get("offset", ["0"])[0]))}

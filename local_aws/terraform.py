@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 BUCKET = "infrastructure-as-code"
+APP_BUCKET = "app-account-state"  # in the second account (bucket names are global)
 TABLE = "terraform"
 STATE_KEY = "example/terraform.tfstate"
 NETWORK_KEY = "network/terraform.tfstate"
@@ -71,16 +72,27 @@ def _block(pairs: list[tuple[str, str]], indent: str) -> str:
     return "".join(f"{indent}{k.ljust(width)} = {v}\n" for k, v in pairs)
 
 
-def stack(version: str, endpoint: str, profile: str | None, state_key: str = STATE_KEY, remote_states: int = 1) -> str:
+def stack(
+    version: str,
+    endpoint: str,
+    profile: str | None,
+    state_key: str = STATE_KEY,
+    remote_states: int = 1,
+    remote_profile: str | None = None,
+    remote_bucket: str = BUCKET,
+) -> str:
     """main.tf: the README's S3 backend (encrypted, locked) and `remote_states` terraform_remote_state
     data sources (Terraform reads them in parallel, each with credentials of its own).
 
     `profile` None means no profile at all: the credentials come from the environment
-    (exec's credential endpoint).
+    (exec's credential endpoint). The remote states are read with `remote_profile` (default:
+    `profile`) from `remote_bucket`: another account's, in a configuration that spans two.
     """
     where = [("bucket", f'"{BUCKET}"')]
     region = [("region", '"us-east-1"')]
     who = [("profile", f'"{profile}"')] if profile else []
+    remote_profile = remote_profile or profile
+    remote_who = [("profile", f'"{remote_profile}"')] if remote_profile else []
     if version == "1.0.3":
         lock = [("dynamodb_table", f'"{TABLE}"')]
         local = [(k, f'"{endpoint}"') for k in ("endpoint", "dynamodb_endpoint", "sts_endpoint", "iam_endpoint")]
@@ -91,7 +103,7 @@ def stack(version: str, endpoint: str, profile: str | None, state_key: str = STA
         local = [("endpoints", "{\n" + services + "    }"), ("use_path_style", "true")]
     local += [("skip_metadata_api_check", "true")]
     backend = where + [("key", f'"{state_key}"')] + region + [("encrypt", "true")] + lock + who + local
-    remote = where + [("key", f'"{NETWORK_KEY}"')] + region + who + local
+    remote = [("bucket", f'"{remote_bucket}"'), ("key", f'"{NETWORK_KEY}"')] + region + remote_who + local
     names = ["network"] + [f"network_{n}" for n in range(2, remote_states + 1)]
     data = "".join(
         f'data "terraform_remote_state" "{name}" {{\n'
@@ -108,11 +120,35 @@ def stack(version: str, endpoint: str, profile: str | None, state_key: str = STA
 
 
 def prepare(
-    aws, directory: Path, version: str, profile: str | None, state_key: str = STATE_KEY, remote_states: int = 1
+    aws,
+    directory: Path,
+    version: str,
+    profile: str | None,
+    state_key: str = STATE_KEY,
+    remote_states: int = 1,
+    remote_profile: str | None = None,
 ) -> Path:
     """Bucket, lock table and the other stack's state on the local AWS; main.tf in `directory`."""
     aws.create_state_backend(BUCKET, TABLE)
     aws.put_object(BUCKET, NETWORK_KEY, NETWORK_STATE)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "main.tf").write_text(stack(version, aws.endpoint, profile, state_key, remote_states))
+    main = stack(version, aws.endpoint, profile, state_key, remote_states, remote_profile)
+    (directory / "main.tf").write_text(main)
+    return directory
+
+
+def prepare_two_accounts(
+    aws, directory: Path, version: str, state_profile: str, app_profile: str, state_key: str, remote_states: int = 4
+) -> Path:
+    """A configuration spanning two accounts: its S3 backend (and lock) in the first account's
+    bucket, read and written with `state_profile`; the other stack's state in the second
+    account's bucket, read through terraform_remote_state with `app_profile`."""
+    from .model import OTHER_ACCOUNT
+
+    aws.create_state_backend(BUCKET, TABLE)
+    aws.create_state_backend(APP_BUCKET, TABLE, account=OTHER_ACCOUNT)
+    aws.put_object(APP_BUCKET, NETWORK_KEY, NETWORK_STATE, account=OTHER_ACCOUNT)
+    directory.mkdir(parents=True, exist_ok=True)
+    main = stack(version, aws.endpoint, state_profile, state_key, remote_states, app_profile, APP_BUCKET)
+    (directory / "main.tf").write_text(main)
     return directory

@@ -412,3 +412,24 @@ def test_ykman_with_no_terminal_asks_for_the_touch_in_a_desktop_notification(hom
     [note] = calls(notes)
     assert note[:3] == ["--app-name", "terraform-session-token", "terraform-session-token"]
     assert "(profile touch, role TerraformRole" in note[3] and "touch it" in note[3]
+
+
+def test_three_first_run_callers_with_no_terminal_share_one_dialog(home, local_aws, display, tmp_path):
+    """Right after configure (no device known yet), three callers with no terminal: one dialog,
+    one code, one discovery, one AssumeRole, and all three are served."""
+    bindir, log = logged(tmp_path, "zenity", real="/usr/bin/zenity")
+    result = home.run("configure", "-p", "first", "--role", "TerraformRole")
+    assert result.returncode == 0, result.stderr
+    local_aws.reset_requests()
+    env = dialog_env(home, display, bindir)
+    procs = [detached([TOOL, "credential-process", "-p", "first"], env) for _ in range(3)]
+    found = xdotool(display, "search", "--sync", "--name", DIALOG)
+    assert found.returncode == 0, found.stderr
+    wait_until_waiting_on(procs, home.cache / "first.lock")
+    type_into_dialog(display, home.code())
+    results = [proc.communicate(timeout=60) for proc in procs]
+    actions = local_aws.actions()
+    counted = {a: actions.count(a) for a in ("ListMFADevices", "GetRole", "AssumeRole")}
+    assert (len(calls(log)), counted) == (1, {"ListMFADevices": 1, "GetRole": 1, "AssumeRole": 1})
+    assert [p.returncode for p in procs] == [0] * 3, results
+    assert len({json.loads(out)["AccessKeyId"] for out, _ in results}) == 1

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from conftest import TOOL
 
-from local_aws import terraform
+from local_aws import OTHER_ACCOUNT, terraform
 
 ROLE = "TerraformRole"
 
@@ -26,8 +26,6 @@ def session_key_of(home, profile):
         values = inifile.parse(home.credentials.read_text()).get(profile)
         if values and values.get("aws_session_token"):
             return values["aws_access_key_id"]
-    import json
-
     return json.loads((home.cache / f"{profile}.json").read_text())["AccessKeyId"]
 
 
@@ -153,3 +151,85 @@ def test_a_read_only_plan_profile_and_an_apply_profile_with_one_code(home, local
     assert apply_key != plan_key
     assert {r["key"] for r in local_aws.requests() if r["service"] in ("s3", "dynamodb")} == {apply_key}
     assert home.codes_asked(counter) == 1, "one MFA session for both profiles"
+
+
+@pytest.mark.parametrize("version", terraform.VERSIONS)
+def test_four_remote_states_right_after_configure_cost_one_code(home, local_aws, tmp_path, version):
+    """Two profiles right after `configure` (a role by name, no device yet): `terraform init` uses
+    the backend's; `apply` then reads four remote states through the other one at once, four
+    credential_process calls on its first run. One code, one discovery, one AssumeRole each."""
+    counters = {profile: tmp_path / f"codes-{profile}" for profile in ("state", "tf")}
+    for profile, counter in counters.items():
+        result = home.run("configure", "-p", profile, "--role", ROLE, "--mfa-process", home.mfa_process(counter))
+        assert result.returncode == 0, result.stderr
+    stack = terraform.prepare(
+        local_aws, tmp_path / "stack", version, "state", f"four-{version}/terraform.tfstate", 4, remote_profile="tf"
+    )
+    env = terraform.environment(home.env, tmp_path)
+    local_aws.reset_requests()
+    prefix = terraform.command(version)
+    init = run_terraform([*prefix, "init", "-no-color"], stack, env)
+    assert init.returncode == 0, init.stdout + init.stderr
+    apply = run_terraform([*prefix, "apply", "-auto-approve", "-no-color"], stack, env)
+    actions = local_aws.actions()
+    found = {a: actions.count(a) for a in ("ListMFADevices", "GetRole", "AssumeRole")}
+    found.update({f"codes {profile}": home.codes_asked(counter) for profile, counter in counters.items()})
+    expected = {"ListMFADevices": 2, "GetRole": 2, "AssumeRole": 2, "codes state": 1, "codes tf": 1}
+    assert found == expected, str(found)
+    assert apply.returncode == 0, apply.stdout + apply.stderr
+    for name in ("vpc_id", "vpc_id_network_2", "vpc_id_network_3", "vpc_id_network_4"):
+        assert f'{name} = "vpc-0123456789abcdef0"' in apply.stdout
+    records = local_aws.requests()
+    state, tf = session_key_of(home, "state"), session_key_of(home, "tf")
+    assert {r["key"] for r in records if r["service"] in ("s3", "dynamodb")} == {state, tf}
+    remote = [r for r in records if r["action"] == f"GET /{terraform.BUCKET}/{terraform.NETWORK_KEY}"]
+    assert len(remote) >= 4 and {r["key"] for r in remote} == {tf}, "the remote states: one session for all four"
+    backend = [r for r in records if r["service"] == "dynamodb" or f"four-{version}/" in r["action"]]
+    assert backend and {r["key"] for r in backend} == {state}
+    assert not [r for r in records if r["error"]], [r for r in records if r["error"]]
+
+
+@pytest.mark.parametrize("version", terraform.VERSIONS)
+def test_backend_in_one_account_and_remote_state_in_another_cost_one_code(home, local_aws, tmp_path, version):
+    """The multi-account recipe of docs/terraform.md: the backend's profile assumes a role in the
+    state account, the remote state's profile a role in the app account, both chained from one
+    MFA session. First run after configure: one code and one GetSessionToken for both; one
+    AssumeRole per profile; each account's requests signed by its own profile's session."""
+    counter = tmp_path / "codes"
+    code = ("--mfa-session", "--mfa-process", home.mfa_process(counter))
+    app_role = f"arn:aws:iam::{OTHER_ACCOUNT}:role/{ROLE}"
+    for profile, role in (("state", ROLE), ("app", app_role)):
+        result = home.run("configure", "-p", profile, "--role", role, *code)
+        assert result.returncode == 0, result.stderr
+    stack = terraform.prepare_two_accounts(
+        local_aws, tmp_path / "stack", version, "state", "app", f"accounts-{version}/terraform.tfstate"
+    )
+    env = terraform.environment(home.env, tmp_path)
+    local_aws.reset_requests()
+    prefix = terraform.command(version)
+    init = run_terraform([*prefix, "init", "-no-color"], stack, env)
+    assert init.returncode == 0, init.stdout + init.stderr
+    apply = run_terraform([*prefix, "apply", "-auto-approve", "-no-color"], stack, env)
+    records = local_aws.requests()
+    actions = [r["action"] for r in records]
+    found = {a: actions.count(a) for a in ("GetSessionToken", "AssumeRole")}
+    found["codes"] = home.codes_asked(counter)
+    assert found == {"GetSessionToken": 1, "AssumeRole": 2, "codes": 1}, str(found)
+    assert apply.returncode == 0, apply.stdout + apply.stderr
+    assert 'vpc_id_network_4 = "vpc-0123456789abcdef0"' in apply.stdout, "the app account's state was read"
+    [mfa_session] = [json.loads(p.read_text())["AccessKeyId"] for p in home.cache.glob("mfa-session--*.json")]
+    assert {r["key"] for r in records if r["action"] == "AssumeRole"} == {mfa_session}, "both chained from it"
+    state, app = session_key_of(home, "state"), session_key_of(home, "app")
+    assert state != app
+
+    def bucket(record) -> str:
+        return record["action"].split(" ", 1)[1].lstrip("/").split("/")[0].split("?")[0]
+
+    to_state = [
+        r for r in records if r["service"] == "dynamodb" or (r["service"] == "s3" and bucket(r) == terraform.BUCKET)
+    ]
+    to_app = [r for r in records if r["service"] == "s3" and bucket(r) == terraform.APP_BUCKET]
+    assert to_state and {r["key"] for r in to_state} == {state}, "the backend's requests: the state profile's session"
+    assert to_app and {r["key"] for r in to_app} == {app}, "the remote states' requests: the app profile's session"
+    assert {r["service"] for r in records if r["key"] in (state, app)} <= {"s3", "dynamodb", "sts"}
+    assert not [r for r in records if r["error"]], [r for r in records if r["error"]]

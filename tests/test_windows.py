@@ -243,6 +243,24 @@ def test_eight_parallel_windows_callers_share_one_code_and_one_assume_role(winho
     assert codes_asked(counter) == 1
 
 
+def test_four_first_run_windows_callers_right_after_configure_share_one_code(winhome, local_aws, tmp_path):
+    """configure with a role by name and no device: the four callers all start with nothing
+    discovered; the ones that waited on the lock are served the first one's session."""
+    counter = tmp_path / "codes"
+    result = winhome.run("configure", "-p", "first", "--role", "TerraformRole", "--mfa-process",
+                         winhome.code_command(counter))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    local_aws.reset_requests()
+    procs = [winhome.popen([*winhome.python_argv(), "credential-process", "-p", "first"]) for _ in range(4)]
+    outputs = [p.communicate(timeout=240) for p in procs]
+    actions = local_aws.actions()
+    found = {a: actions.count(a) for a in ("ListMFADevices", "GetRole", "AssumeRole")}
+    found["codes"] = codes_asked(counter)
+    assert found == {"ListMFADevices": 1, "GetRole": 1, "AssumeRole": 1, "codes": 1}, str(found)
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
+    assert len({json.loads(out)["AccessKeyId"] for out, _ in outputs}) == 1
+
+
 def test_a_write_while_another_program_has_the_file_open_succeeds_or_says_so(winhome, local_aws, tmp_path):
     done = tmp_path / "done"
     holder = winhome.popen(

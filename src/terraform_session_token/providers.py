@@ -12,6 +12,7 @@ import importlib
 import os
 import threading
 import time
+from typing import Callable
 
 from . import mfa, prompts, sessions, storage
 from .errors import KeyringError, MfaError, MfaSessionRejected, RoleError, ToolError
@@ -23,6 +24,7 @@ from .profiles import (
     USER_DURATION,
     AwsFiles,
     Settings,
+    resolve,
     session_name_for,
 )
 from .prompts.terminal import Prompter
@@ -41,12 +43,19 @@ class Request:
         prompter: Prompter,
         code_flag: str | None = None,
         wait_limit: float | None = None,
+        args=None,
     ):
         self.settings = settings
         self.files = files
         self.prompter = prompter
         self.code_flag = code_flag
+        # The command line the settings were resolved from: resolved again (see reread) once this
+        # run holds the profile's lock. None: these settings stand.
+        self.args = args
         self.remembered: dict[str, str] = {}  # what discovery found, for the config file
+        # Stores `remembered` in the config file (files, settings, remembered); called while this run
+        # still holds the profile's lock, so that the runs waiting on it find it there.
+        self.save_discovered: Callable[[AwsFiles, Settings, dict[str, str]], None] | None = None
         self.started = time.time()
         # How long this run may wait on a prompt or on another run's prompt (credential_process:
         # the SDK kills it at 60 s); None waits as long as it takes.
@@ -92,6 +101,30 @@ class Request:
     def lock(self, path: str):
         """The lock that makes parallel callers share one refresh, waited on within the deadline."""
         return storage.locked(path, timeout=self.remaining(), wait_limit=self.wait_limit)
+
+    def reread(self) -> bool:
+        """Read the AWS files again and, if they changed, resolve the settings anew; whether they did.
+
+        Called once this run holds the profile's lock: the run that held it before may have
+        remembered what its discovery found (the MFA device, which names the source account; the
+        role's ARN), and the session it left must be judged with that, not with what this run
+        read before it waited. A few reads of small files, on the refresh path only."""
+        if self.args is None:
+            return False
+        files = AwsFiles.load()
+        if (files.credentials_text, files.config_text) == (self.files.credentials_text, self.files.config_text):
+            return False
+        settings = resolve(self.args, files)
+        settings.effective_duration()
+        self.files, self.settings = files, settings
+        return True
+
+    def keep_discovered(self) -> None:
+        """Remember what discovery found, before the profile's lock is let go (see save_discovered)."""
+        if self.remembered and self.save_discovered is not None:
+            self.save_discovered(self.files, self.settings, self.remembered)
+            self.remembered = {}
+            self.reread()
 
 
 def from_sts(request: Request) -> Session:
@@ -259,44 +292,59 @@ def mfa_session_for(request: Request, sts, serial: str, min_left: int = 0, rejec
 def cached_or_new(request: Request, force: bool = False, min_left: int = 0) -> Session:
     """The profile's cached session while fresh, else a new one; parallel callers share one.
 
-    The first caller takes the profile's lock and asks AWS; the others wait on the lock,
-    then find the fresh session in the cache. This path imports botocore only on a miss.
+    The first caller takes the profile's lock and asks AWS, remembers what it discovered and
+    caches the session before it lets the lock go; the others wait on the lock, then read the
+    files again (request.reread) and find the fresh session in the cache, judged with what the
+    first one learned. `force` replaces the session there was when this run started, not one a
+    parallel run made meanwhile. This path imports botocore only on a miss.
     """
-    settings = request.settings
-    wanted = None if settings.no_role else (settings.role or DEFAULT_ROLE)
-    narrowing = settings.narrowing.key()
-    if settings.narrowing.policy_from_file:
+    name = request.settings.profile
+    seen: set[str] = set()  # with force: the sessions to replace
+    if request.settings.narrowing.policy_from_file:
         request.record_fast = False  # fastpath can't see the policy file change: every call goes the full way
 
-    def usable(cached: Session | None) -> bool:
+    def usable(session: Session | None) -> bool:
+        settings = request.settings
+        wanted = None if settings.no_role else (settings.role or DEFAULT_ROLE)
         # A session of another role or kind (a one-off --role), or narrowed otherwise (a one-off
         # --policy-arn, the plan profile's read-only session), never stands in for the profile's.
         return bool(
-            cached
-            and cached.is_fresh(max(settings.refresh_margin, min_left) + sessions.SERVE_AHEAD)
-            and cached.matches(settings.no_role, wanted, source_account(settings), narrowing)
-            and not force
+            session
+            and session.access_key_id not in seen
+            and session.is_fresh(max(settings.refresh_margin, min_left) + sessions.SERVE_AHEAD)
+            and session.matches(settings.no_role, wanted, source_account(settings), settings.narrowing.key())
         )
 
-    cached = sessions.read_cached(settings.profile)
+    cached = sessions.read_cached(name)
+    if force:
+        seen = {s.access_key_id for s in (cached, _written_by_classic(request)) if s}
     if usable(cached):
         _record_fast(request, cached)
         return cached
-    if request.files.is_managed(settings.profile):
-        # A session the classic flow wrote for this profile serves exec/env/credential-process too.
-        written = Session.from_profile(request.files.credentials[settings.profile])
-        if usable(written):
-            return written
-    with request.lock(sessions.lock_file(settings.profile)):
-        cached = sessions.read_cached(settings.profile)
+    written = _written_by_classic(request)  # the classic flow's session serves exec/env/credential-process too
+    if usable(written):
+        return written
+    with request.lock(sessions.lock_file(name)):
+        request.reread()
+        cached = sessions.read_cached(name)
         if usable(cached):
             _record_fast(request, cached, locked=True)
             return cached
+        written = _written_by_classic(request)
+        if usable(written):
+            return written
         session = from_sts(request)
+        request.keep_discovered()
         if request.record_fast:
             session.fast = _fast_check(request)
-        sessions.write_cached(settings.profile, session)
+        sessions.write_cached(name, session)
         return session
+
+
+def _written_by_classic(request: Request) -> Session | None:
+    """The session in the profile's section of the credentials file, when the tool wrote it there."""
+    files, name = request.files, request.settings.profile
+    return Session.from_profile(files.credentials[name]) if files.is_managed(name) else None
 
 
 def _fast_check(request: Request) -> tuple[str, int]:

@@ -310,6 +310,14 @@ def remove_cached(name: str, env=os.environ) -> None:
             pass
 
 
+def remove_lock(name: str, env=os.environ) -> None:
+    """A profile's lock file (the classic flow takes it too, with no cached session beside it)."""
+    try:
+        os.unlink(lock_file(name, env))
+    except FileNotFoundError:
+        pass
+
+
 def remove_tool_files(env=os.environ) -> int:
     """Delete the cache's lock files and what killed writers left behind (only the tool's own names)."""
     directory = cache_dir(env)

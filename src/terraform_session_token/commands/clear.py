@@ -123,6 +123,7 @@ def run(args) -> int:
         if name in kept_set:
             print(f"Left [{name}] in {files.credentials_path}: it holds long-term keys now, never the tool's to remove")
         else:
+            sessions.remove_lock(name)
             if name in whole_set:
                 print(f"Removed the profile [{name}] from {files.credentials_path}")
             else:

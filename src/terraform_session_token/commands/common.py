@@ -252,20 +252,27 @@ class SessionSource:
         from ..prompts.terminal import Prompter
         from ..providers import Request
 
-        self.files, self.settings = load(args)
-        self.settings.effective_duration()
-        warn_no_verify(self.settings)
+        files, settings = load(args)
+        settings.effective_duration()
+        warn_no_verify(settings)
         self.prompter = Prompter(use_tty=use_tty)
-        self.request = Request(self.settings, self.files, self.prompter, getattr(args, "code", None), wait_limit)
+        self.request = Request(settings, files, self.prompter, getattr(args, "code", None), wait_limit, args=args)
+        self.request.save_discovered = remember_or_warn
         self.request.record_fast = record_fast
+
+    @property
+    def settings(self) -> Settings:
+        """The profile's settings, resolved anew when a run this one waited for remembered something."""
+        return self.request.settings
+
+    @property
+    def files(self) -> AwsFiles:
+        return self.request.files
 
     def get(self, force: bool = False, min_left: int = 0) -> Session:
         from ..providers import cached_or_new
 
         session = cached_or_new(self.request, force=force, min_left=min_left)
-        if self.request.remembered:
-            remember_or_warn(self.files, self.settings, self.request.remembered)
-            self.request.remembered = {}
         self.request.code_flag = None  # a code is good once: later refreshes ask anew
         return session
 

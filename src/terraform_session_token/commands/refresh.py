@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from .. import options
+from .. import options, sessions
 from ..errors import MfaError, UsageError, terminal_safe
 from ..narrowing import describe_key
-from ..profiles import DEFAULT_ROLE
+from ..profiles import DEFAULT_ROLE, Settings
 from ..prompts.terminal import Prompter
 from ..providers import Request, from_sts, source_account
 from ..sessions import Session, describe_left, format_time
@@ -30,7 +30,6 @@ def run(args) -> int:
     common.refuse_aws_style_target(settings, files)
     common.refuse_unsafe_target(files.credentials_text or "", settings, overwrite)
     current = Session.from_profile(files.credentials.get(settings.profile))
-    wanted = None if settings.no_role else (settings.role or getattr(args, "role", None))
     needed = max(settings.refresh_margin, settings.min_left or 0)
     if settings.min_left:
         duration = settings.effective_duration()
@@ -40,17 +39,10 @@ def run(args) -> int:
                 "use a longer -d (up to the role's MaxSessionDuration), or run the apply through "
                 "exec / credential_process with mfa_session (see docs/long-applies.md)",
             )
-    mine = (
-        current
-        and current.is_for_role(wanted, source_account(settings))
-        and current.narrowing == settings.narrowing.key()
-    )
-    if current and current.is_fresh(needed) and mine and not getattr(args, "force", False):
-        identity = f" as {terminal_safe(current.arn)}" if current.arn else ""
-        print(
-            f"The profile [{settings.profile}] is valid until {format_time(current.expiration)} "
-            f"({describe_left(current.seconds_left())}){identity}; nothing to do (--force refreshes it)"
-        )
+    force = bool(getattr(args, "force", False))
+    if _still_good(current, settings, args, needed) and not force:
+        valid = _validity(current)
+        print(f"The profile [{settings.profile}] is valid until {valid}; nothing to do (--force refreshes it)")
         if settings.narrowing:
             print(f"Session options: {settings.narrowing.describe()}")
         return 0
@@ -70,12 +62,26 @@ def run(args) -> int:
         if answer is None:
             raise MfaError("no role: input ended before one was given", "pass --role NAME_OR_ARN")
         settings.role = answer.strip() or DEFAULT_ROLE
+    if settings.role and "role" not in settings.origins:
+        args.role = settings.role  # answered (or the default): it stays when the settings are resolved again
 
-    request = Request(settings, files, prompter, getattr(args, "code", None))
-    session = from_sts(request)
-    request.remembered.update(options.narrowing_to_remember(settings, files.config_for(settings.profile)))
-    existed = common.write_session_profile(files, settings, session, overwrite)
-    common.remember_or_warn(files, settings, request.remembered, say=print)
+    request = Request(settings, files, prompter, getattr(args, "code", None), args=args)
+    # Parallel runs of one profile share one code: the first asks AWS while the others wait here,
+    # then read the files again and find the session it wrote (the lock of credential-process too).
+    with request.lock(sessions.lock_file(settings.profile)):
+        if request.reread():
+            files, settings = request.files, request.settings
+            written = Session.from_profile(files.credentials.get(settings.profile))
+            replaced = current is not None and written is not None and written.access_key_id == current.access_key_id
+            if _still_good(written, settings, args, needed) and not (force and replaced):
+                valid = _validity(written)
+                print(f"The profile [{settings.profile}] was just refreshed by another run: valid until {valid}")
+                return 0
+        session = from_sts(request)
+        files, settings = request.files, request.settings
+        request.remembered.update(options.narrowing_to_remember(settings, files.config_for(settings.profile)))
+        existed = common.write_session_profile(files, settings, session, overwrite)
+        common.remember_or_warn(files, settings, request.remembered, say=print)
     verb = "Updating the profile [{}] in" if existed else "Adding the profile [{}] to"
     print()
     print(verb.format(settings.profile) + f" the credentials file {files.credentials_path}")
@@ -92,3 +98,16 @@ def run(args) -> int:
             f"[{settings.profile}], store them: terraform-session-token configure -p {settings.profile} ..."
         )
     return 0
+
+
+def _still_good(session: Session | None, settings: Settings, args, needed: int) -> bool:
+    """A session of the profile's role (or kind) with more than `needed` seconds left."""
+    if session is None or not session.is_fresh(needed):
+        return False
+    wanted = None if settings.no_role else (settings.role or getattr(args, "role", None))
+    return session.is_for_role(wanted, source_account(settings)) and session.narrowing == settings.narrowing.key()
+
+
+def _validity(session: Session) -> str:
+    identity = f" as {terminal_safe(session.arn)}" if session.arn else ""
+    return f"{format_time(session.expiration)} ({describe_left(session.seconds_left())}){identity}"
