@@ -8,7 +8,7 @@ import tempfile
 import pytest
 from botocore.configloader import raw_config_parse
 from botocore.exceptions import ConfigParseError
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from terraform_session_token import inifile
@@ -93,6 +93,8 @@ MARKER = "# managed by terraform-session-token"
 
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(ini_files(), st.sampled_from(["terraform_session", "prod", "new_profile", "default"]))
+# A nested value whose lines end with \x85 (NEL): botocore splits it with str.splitlines.
+@example("[DEFAULT]\nregion=\n aws_access_key_id=\x850\n", "terraform_session")
 def test_writing_a_section_changes_nothing_else(text, name):
     before_parse = botocore_parse(text)
     assume(before_parse is not None)

@@ -117,8 +117,9 @@ def parse(text: str) -> dict[str, dict[str, str]]:
         merged = {**defaults, **options}
         result[name] = {k: "\n".join(v).rstrip() for k, v in merged.items()}
         for key, value in result[name].items():
-            # botocore reads a value that starts on the next line as nested `key = value` lines.
-            nested = [line.strip() for line in value.split("\n")[1:] if line.strip()]
+            # botocore reads a value that starts on the next line as nested `key = value` lines, split
+            # as str.splitlines splits (\x85, \x0c, \u2028 ... end a line there too).
+            nested = [line.strip() for line in value.splitlines()[1:] if line.strip()]
             if value.startswith("\n") and any("=" not in line for line in nested):
                 raise IniSyntaxError(f"[{name}] {key}: a nested line is not key = value")
     return result
