@@ -392,7 +392,7 @@ def test_ctrl_c_at_the_terminal_prompt_is_remembered_for_the_callers_waiting_beh
     proc.communicate(timeout=30)
     shown = read_until(master, b"written", timeout=5).decode()
     os.close(master)
-    _, err = waiting.communicate(timeout=10)
+    _, err = waiting.communicate(timeout=30)
     assert proc.returncode == 130 and waiting.returncode == 130, (shown, err)
     line = "terraform-session-token: error: the MFA prompt was interrupted; nothing was written"
     assert err == line + "\n"
