@@ -1,10 +1,31 @@
-"""S3: Terraform's state bucket, seeded objects, and S3's own error shape."""
+"""S3: Terraform's state bucket, seeded objects, S3's own error shape, and the IAM action each
+S3 request is authorised as when IAM policies are enforced."""
 
 from __future__ import annotations
 
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 from .model import ACCOUNT, REGION, Fault, xml_escape
+
+
+def authorise_by_iam_actions() -> None:
+    """Make moto's own IAM enforcement (when it is on) check S3 requests against the IAM actions AWS
+    documents, as iam_request names them: moto up to 5.2.5 mapped a set of them itself; 5.2.6 checks
+    s3:<operation>, so that s3:GetObject no longer allowed HeadObject, nor s3:ListBucket ListObjectsV2."""
+    from moto.iam.access_control import S3IAMRequest
+
+    if getattr(S3IAMRequest, "iam_actions", False):
+        return
+    original = S3IAMRequest.__init__
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        parts = urlsplit(self._path)
+        self._action, _ = iam_request(self._method, parts.path, parse_qs(parts.query, keep_blank_values=True), {})
+
+    S3IAMRequest.__init__ = __init__
+    S3IAMRequest.iam_actions = True
 
 
 def error_body(fault: Fault) -> tuple[bytes, str]:

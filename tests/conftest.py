@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from xdisplay import Display
 
 from local_aws import LocalAws
 
@@ -359,35 +360,14 @@ def read_until(fd, marker: bytes, timeout: float = 30) -> bytes:
     return seen
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def display():
-    """A private X display (Xvfb, no TCP) for the dialog tests: its DISPLAY value."""
+    """This test's own X display (see xdisplay.py): drive its dialogs with its methods."""
     missing = [p for p in ("Xvfb", "zenity", "xdotool") if shutil.which(p) is None]
     if missing:
         if os.environ.get("CI"):
             pytest.fail(f"{', '.join(missing)} missing in CI: .ci/run must install them")
         pytest.skip(f"{', '.join(missing)} not installed")
-    read, write = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-nolisten", "tcp", "-screen", "0", "1024x768x24"],
-        pass_fds=(write,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    number = b""
-    while not number.endswith(b"\n"):
-        chunk = os.read(read, 16)
-        assert chunk, "Xvfb exited before it named its display"
-        number += chunk
-    os.close(read)
-    yield f":{int(number)}"
-    server.terminate()
-    server.wait(timeout=10)
-
-
-def xdotool(display: str, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
-    """Drive the display's windows; `search --sync` waits for the window to appear."""
-    return subprocess.run(
-        ["xdotool", *args], env={**os.environ, "DISPLAY": display}, capture_output=True, text=True, timeout=timeout
-    )
+    screen = Display()
+    yield screen
+    screen.stop()

@@ -53,18 +53,27 @@ def test_zsh_completion_at_a_terminal_runs_no_profile_name(home, tmp_path):
          f"cd {shlex.quote(str(tmp_path))} && env -i TERM=xterm {env} zsh -f"],
         check=True,
     )  # fmt: skip
-    try:
-        keys = [
-            f"fpath=({functions} $fpath); autoload -Uz compinit; compinit -u -D", "Enter",
-            "terraform-session-token exec -p ", "Tab", "Tab",
-        ]  # fmt: skip
-        for key in keys:
-            subprocess.run([*tmux, "send-keys", "-t", session, key], check=True)
-            time.sleep(0.1)  # keystrokes reach zsh in order; the screen is read below, with a deadline
-        deadline = time.monotonic() + 15
-        screen = ""
-        while time.monotonic() < deadline and "staging" not in screen:
+
+    def send(*keys: str) -> None:
+        subprocess.run([*tmux, "send-keys", "-t", session, *keys], check=True)
+
+    def screen_until(seen, timeout: float = 30) -> str:
+        """The screen once `seen(screen)` holds; fails after `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while True:
             screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+            if seen(screen) or time.monotonic() > deadline:
+                return screen
+            time.sleep(0.05)
+
+    try:
+        assert screen_until(str.strip), "zsh showed no prompt"
+        # The line zsh prints once compinit is done (the typed command shows the expression, not its value).
+        send(f"fpath=({functions} $fpath); autoload -Uz compinit; compinit -u -D; print compinit-$((6 * 7))", "Enter")
+        screen = screen_until(lambda screen: "compinit-42" in screen.splitlines())
+        assert "compinit-42" in screen.splitlines(), screen
+        send("terraform-session-token exec -p ", "Tab", "Tab")
+        screen = screen_until(lambda screen: "staging" in screen)
         assert "staging" in screen and "default" in screen, screen
         assert not list(tmp_path.glob("PWNED*"))
     finally:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from moto.core import enable_iam_authentication
+from moto.iam.models import iam_backends
 
 from local_aws import ACCOUNT, OTHER_ACCOUNT
 
@@ -162,3 +166,31 @@ def test_injected_faults(local_aws, identity):
     )
     assert error_of(sts.get_caller_identity) == ("Throttling", "Rate exceeded")
     assert sts.get_caller_identity()["Arn"] == identity.arn
+
+
+def test_with_iam_policies_enforced_s3_requests_need_the_iam_actions_aws_documents(local_aws, identity):
+    """The permissions Terraform's S3 backend documents (s3:ListBucket on the bucket, s3:GetObject
+    and s3:PutObject on the state) let it HEAD, list, read and write the state, as on AWS, whatever
+    the API operation is called; an action the policy does not grant is refused."""
+    bucket, key = "iam-checked-state", "env/terraform.tfstate"
+    local_aws.create_state_backend(bucket, "iam-checked-lock")
+    local_aws.put_object(bucket, key, b"{}")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"arn:aws:s3:::{bucket}/*"},
+        ],
+    }
+    iam_backends[ACCOUNT]["global"].put_user_policy(identity.user_name, "state", json.dumps(policy))
+    s3 = client(local_aws, "s3", identity)
+    with enable_iam_authentication():
+        s3.head_bucket(Bucket=bucket)  # s3:ListBucket
+        assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == 2  # s3:GetObject
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [key]  # s3:ListBucket
+        assert [o["Key"] for o in s3.list_objects(Bucket=bucket)["Contents"]] == [key]
+        s3.put_object(Bucket=bucket, Key=key, Body=b'{"serial": 2}')
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b'{"serial": 2}'
+        assert error_of(s3.delete_object, Bucket=bucket, Key=key)[0] == "AccessDenied"  # s3:DeleteObject
+        assert error_of(s3.list_object_versions, Bucket=bucket)[0] == "AccessDenied"  # s3:ListBucketVersions
+        assert error_of(s3.get_object, Bucket=bucket, Key=key, VersionId="null")[0] == "AccessDenied"
