@@ -279,14 +279,15 @@ def test_ykman_account_and_failures_are_one_line(home, local_aws, tmp_path):
     assert_one_line_failure(missing, 6, "ykman can't run: ykman is not installed")
 
 
-def test_kdialog_is_given_the_title_and_the_text(home, local_aws, tmp_path):
+def test_kdialog_is_given_the_title_and_the_text(home, local_aws, tmp_path, display):
+    """A kdialog stand-in on a display that answers (a dialog is never tried on one that doesn't)."""
     code_file = tmp_path / "code"
     bindir, log = logged(tmp_path, "kdialog", body=f'cat "{code_file}"\n')
     role_profile(home, "kd", "mfa_prompt = kdialog")
     code_file.write_text(home.code() + "\n")
     result = subprocess.run(
         [TOOL, "credential-process", "-p", "kd"],
-        env={**home.env, "PATH": f"{bindir}{os.pathsep}{home.env['PATH']}", "DISPLAY": ":0"},
+        env={**home.env, "PATH": f"{bindir}{os.pathsep}{home.env['PATH']}", "DISPLAY": display.name},
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
@@ -400,7 +401,7 @@ def test_ctrl_c_at_the_terminal_prompt_is_remembered_for_the_callers_waiting_beh
     assert not (home.cache / "both.json").exists()
 
 
-def test_ykman_with_no_terminal_asks_for_the_touch_in_a_desktop_notification(home, local_aws, tmp_path):
+def test_ykman_with_no_terminal_asks_for_the_touch_in_a_desktop_notification(home, local_aws, tmp_path, display):
     code_file = tmp_path / "code"
     bindir, log = logged(tmp_path, "ykman", body=f'cat "{code_file}"\n')
     _, notes = logged(tmp_path, "notify-send", body="exit 0\n")
@@ -409,7 +410,7 @@ def test_ykman_with_no_terminal_asks_for_the_touch_in_a_desktop_notification(hom
     path = f"{bindir}{os.pathsep}{tmp_path / 'bin-notify-send'}{os.pathsep}{home.env['PATH']}"
     result = subprocess.run(
         [TOOL, "credential-process", "-p", "touch"],
-        env={**home.env, "PATH": path, "DISPLAY": ":0"},
+        env={**home.env, "PATH": path, "DISPLAY": display.name},
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
