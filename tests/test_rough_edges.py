@@ -114,7 +114,7 @@ def test_clear_takes_back_the_mfa_session_the_profile_used_and_status_shows_it_a
     assert max(len(line) for line in status.stdout.splitlines() if "Long-term keys" not in line) < 130
     cleared = home.run("clear", "-p", "chained")
     assert cleared.returncode == 0, cleared.stderr
-    assert "Removed the MFA session it used" in cleared.stdout
+    assert "Removed the MFA session of source [default]" in cleared.stdout
     assert not list(home.cache.glob("mfa-session--*.json"))
 
 
@@ -150,8 +150,10 @@ def test_clear_after_several_configures_gives_back_the_original_bytes(home):
     home.config.write_bytes(original)
     for name in ("a", "b", "c"):
         assert home.run("configure", "-p", name, "--role", "TerraformRole").returncode == 0
-    assert home.run("clear", "-p", "b").returncode == 0
     assert home.run("clear", "--all").returncode == 0
+    assert home.config.read_bytes() != original, "clear keeps what configure was told"
+    for name in ("b", "a", "c"):
+        assert home.run("configure", "--remove", "-p", name).returncode == 0
     assert home.config.read_bytes() == original
 
 

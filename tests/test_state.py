@@ -76,8 +76,11 @@ def test_clear_all_restores_both_files_byte_for_byte(home, local_aws):
     result = home.run("clear", "--all")
     assert result.returncode == 0, result.stderr
     assert home.credentials.read_bytes() == credentials
-    assert home.config.read_bytes() == config, "keys added to the user's own [profile mine] taken back too"
+    assert "Kept what configure was told in [profile mine]" in result.stdout
     assert list(home.cache.iterdir()) == [], "no session, lock or temporary file left"
+    removed = home.run("configure", "--remove", "-p", "mine")
+    assert removed.returncode == 0, removed.stderr
+    assert home.config.read_bytes() == config, "keys added to the user's own [profile mine] taken back too"
 
 
 def test_clear_one_profile_takes_back_its_config_and_cache(home):

@@ -10,7 +10,7 @@ import re
 
 from . import inifile, options, storage
 from .errors import ConfigError, ExtraMissing, UsageError
-from .options import OWN_ROLE_KEY, OWN_SOURCE_KEY  # noqa: F401 - other modules import them from here
+from .options import OWN_ROLE_KEY, OWN_ROLE_NAME_KEY, OWN_SOURCE_KEY  # noqa: F401 - other modules import them from here
 
 DEFAULT_PROFILE = "terraform_session"
 DEFAULT_SOURCE = "default"
@@ -33,8 +33,6 @@ ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_I
 # options.py) are not role_arn/source_profile on purpose: with those, AWS readers would
 # assume the role themselves and ignore the session written to the credentials file.
 MARKER = "# managed by terraform-session-token"
-# Heads a config section's keys that the tool added, listing them: clear takes back exactly those.
-WROTE_MARKER = "# terraform-session-token wrote:"
 # Left in a source profile of the credentials file whose keys were moved into the OS keyring.
 KEYRING_MARKER = "# aws_access_key_id, aws_secret_access_key: in the OS keyring (terraform-session-token keys)"
 
@@ -304,6 +302,9 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
     if s.source_profile == "__profiles__":
         raise UsageError("the source profile name __profiles__ is the tool's own keyring item", "rename the profile")
     s.role = pick("role")
+    name = conf.get(OWN_ROLE_NAME_KEY)
+    if name and origins.get("role") == f"config {OWN_ROLE_KEY}" and s.role.split("/")[-1] != name:
+        s.role, origins["role"] = name, f"config {OWN_ROLE_NAME_KEY}"  # renamed since the ARN was remembered
     s.mfa_serial = pick("serial")
     s.duration = _int("duration_seconds", pick("duration"), where)
     s.session_name = pick("session_name")
@@ -368,6 +369,12 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
             s.min_left = parse_duration(min_left)
         except ValueError as e:
             raise UsageError(f"--min-left: {e}", "give how long your run needs, e.g. --min-left 2h")
+        if s.min_left < s.refresh_margin:
+            raise UsageError(
+                f"--min-left {min_left.strip()} is {s.min_left} s, less than the {s.refresh_margin} s every session "
+                "keeps anyway (the refresh margin)",
+                "give how long your run needs, with a unit: e.g. --min-left 2h",
+            )
     if s.role and s.role.startswith("arn:") and not ARN.fullmatch(s.role):
         raise UsageError(
             f"{s.role!r} is not an IAM role ARN", "use arn:PARTITION:iam::ACCOUNT:role/NAME or a role name"
