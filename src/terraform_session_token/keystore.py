@@ -18,7 +18,7 @@ from .sessions import format_time, utcnow
 SERVICE = "terraform-session-token"
 INDEX = "__profiles__"
 INSTALL_HINT = (
-    "install it: pipx inject terraform-session-token keyring (or pip install 'terraform-session-token[keyring]')"
+    "install it: pipx inject terraform-session-token keyring, or pip install 'terraform-session-token[keyring]'"
 )
 HEADLESS_HINT = (
     "run a Secret Service in your session (gnome-keyring or KWallet); on a headless Linux box see docs/keyring.md"
@@ -72,7 +72,7 @@ def _keyring():
         raise KeyringError(
             f"no usable OS keyring was found: only {type(first).__module__}.{type(first).__name__}, "
             "which keeps secrets in a file, not in an encrypted OS store",
-            "run an OS keyring (see docs/keyring.md), or name that backend in PYTHON_KEYRING_BACKEND if you accept it",
+            "run an OS keyring, or name that backend in PYTHON_KEYRING_BACKEND if you accept it; see docs/keyring.md",
         )
     return keyring
 

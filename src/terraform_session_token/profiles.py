@@ -204,7 +204,7 @@ class Settings:
             raise UsageError(
                 f"duration {duration} s is not possible with the source {source}: a role assumed with "
                 "session credentials lasts 1 hour at most",
-                f"use -d {ROLE_CHAINING_LIMIT} or less (refreshes need no code while the login lasts)",
+                f"use -d {ROLE_CHAINING_LIMIT} or less: refreshes need no code while the login lasts",
             )
 
     def check_login_extra(self) -> None:
@@ -360,7 +360,7 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
         if not low <= mfa_duration <= high:
             raise UsageError(
                 f"an MFA session of {mfa_duration} s is out of range",
-                f"use between {low} and {high} seconds (36 h)",
+                f"use between {low} and {high} seconds, 36 h",
             )
         s.mfa_session_duration = mfa_duration
     min_left = getattr(args, "min_left", None)

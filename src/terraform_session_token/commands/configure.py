@@ -39,7 +39,7 @@ def tool_command() -> str:
 def run(args) -> int:
     refused = options.refused_by_configure(args)
     if refused:
-        raise UsageError("configure can't store " + ", ".join(refused), "pass those to the commands that use them")
+        raise UsageError("configure can't store " + "; ".join(refused), "pass those to the commands that use them")
     if getattr(args, "remove", False):
         return remove(args)
     if getattr(args, "no_role", False) and not getattr(args, "serial", None):

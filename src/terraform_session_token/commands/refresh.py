@@ -82,8 +82,8 @@ def _check_values(settings) -> None:
     if settings.min_left and settings.min_left + settings.refresh_margin > duration:
         raise UsageError(
             f"a session of {duration} s can't last the {settings.min_left} s --min-left asks for",
-            "use a longer -d (up to the role's MaxSessionDuration), or run the apply through "
-            "exec / credential_process with mfa_session (see docs/long-applies.md)",
+            "use a longer -d, up to the role's MaxSessionDuration, or run the apply through "
+            "exec / credential_process with mfa_session: see docs/long-applies.md",
         )
 
 
