@@ -145,6 +145,11 @@ def _aws_style(home, aws):
     return ["--code", "123456"], {}
 
 
+def _other_process(home, aws):
+    home.config.write_text("[profile sso]\ncredential_process = other-tool get\n")
+    return ["-p", "sso", "--role", "TerraformRole", "--code", home.code()], {}
+
+
 CATALOGUE = {
     "wrong MFA code": (_wrong_code, 6, "AWS rejected the MFA code"),
     "code not 6 digits": (plain("--role", "TerraformRole", "--code", "12ab"), 6, "is not 6 digits"),
@@ -204,7 +209,25 @@ CATALOGUE = {
     "profile name that would inject": (plain("-p", "a]b", "--code", "CODE"), 2, "invalid profile name"),
     "assume-role profile in the config": (_aws_style, 3, "assume that role themselves"),
     "invalid flag value": (plain("-d", "abc"), 2, "invalid int value"),
-    "unknown flag": (plain("--no-such-flag"), 2, "unrecognized arguments"),
+    "unknown flag": (plain("--no-such-flag"), 2, "unknown option"),
+    "misspelt option": (plain("--profle", "prod"), 2, "unknown option --profle (did you mean --profile?)"),
+    "option before its command": (
+        plain("--timeout", "5", "credential-process"),
+        2,
+        "--timeout is an option of credential-process: it goes after the command",
+    ),
+    "a word that is no command": (plain("stauts"), 2, "unknown command"),
+    "configure given a code": (plain("configure", "--code", "123456"), 2, "configure can't store"),
+    "configure --remove with other options": (
+        plain("configure", "--remove", "--region", "eu-west-1"),
+        2,
+        "configure --remove takes only -p",
+    ),
+    "a new profile with nobody to answer its role": (plain("-p", "fresh"), 2, "is not in the credentials or config"),
+    "status of a profile no file knows": (plain("status", "-p", "nosuch"), 2, "is not in the credentials or config"),
+    "min-left shorter than the margin": (plain("--min-left", "2"), 2, "less than the 300 s every session keeps anyway"),
+    "another program's credential_process": (_other_process, 3, "would shadow it"),
+    "keys given two profiles": (plain("keys", "import", "a", "--source-profile", "b"), 2, "two profiles given"),
     "mfa_process fails": (plain("--role", "TerraformRole", "--mfa-process", "exit 1"), 6, "mfa_process failed"),
 }
 

@@ -369,7 +369,7 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
             s.min_left = parse_duration(min_left)
         except ValueError as e:
             raise UsageError(f"--min-left: {e}", "give how long your run needs, e.g. --min-left 2h")
-        if s.min_left < s.refresh_margin:
+        if 0 < s.min_left < s.refresh_margin:  # 0: no minimum (exec's default is 15m)
             raise UsageError(
                 f"--min-left {min_left.strip()} is {s.min_left} s, less than the {s.refresh_margin} s every session "
                 "keeps anyway (the refresh margin)",

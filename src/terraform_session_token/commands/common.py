@@ -196,9 +196,12 @@ def remember(files: AwsFiles, settings: Settings, discovered: dict[str, str], sa
                 continue
             if key == OWN_ROLE_KEY:
                 known = current.get(OWN_ROLE_KEY, "")
-                name = current.get(OWN_ROLE_NAME_KEY) or (known if not known.startswith("arn:") else "")
-                if known.startswith("arn:") or (name and name != value.split("/")[-1]):
-                    continue
+                name = current.get(OWN_ROLE_NAME_KEY) or ("" if known.startswith("arn:") else known)
+                wanted = value.split("/")[-1]
+                if name and (name != wanted or known.split("/")[-1] == wanted and known.startswith("arn:")):
+                    continue  # a one-off --role, not the profile's; or its ARN is known already
+                if not name and known:
+                    continue  # an ARN already, and no name to check it against
             elif current.get(key):
                 continue
             found[key] = value

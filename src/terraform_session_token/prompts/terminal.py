@@ -58,13 +58,22 @@ class Prompter:
             self.say(banner)
 
     def has_input(self) -> bool:
-        """Whether someone can answer: a terminal, or piped input that has a line for the next
-        prompt (read now, before the prompt: with none, nothing is shown)."""
+        """Whether someone can answer: a terminal, or piped input. Input that is there already (a
+        line, or its end) is read now, before the prompt: with none, nothing is shown. A pipe
+        still empty gets the prompt first, for a program that answers prompts once it sees them."""
         if self.interactive:
             return True
         if self.use_tty:
             return False
         if not self._read_ahead:
+            from .. import system
+
+            try:
+                waiting = system.input_waiting(sys.stdin)
+            except (OSError, ValueError):
+                waiting = True
+            if not waiting:
+                return True
             self._ahead, self._read_ahead = sys.stdin.readline(), True
         return bool(self._ahead)
 

@@ -104,6 +104,26 @@ def readable_within(stream, timeout: float) -> bool:
     return False
 
 
+def input_waiting(stream) -> bool:
+    """Whether reading piped input now returns at once: a pipe with bytes in it or no writer left
+    (PeekNamedPipe), or a file (NUL, a redirected file); a pipe still open and empty waits."""
+    import ctypes
+    import msvcrt
+    from ctypes import wintypes
+
+    try:
+        handle = msvcrt.get_osfhandle(stream.fileno())
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        if kernel32.GetFileType(wintypes.HANDLE(handle)) != 3:  # FILE_TYPE_PIPE
+            return True
+        available = wintypes.DWORD(0)
+        if not kernel32.PeekNamedPipe(wintypes.HANDLE(handle), None, 0, None, ctypes.byref(available), None):
+            return True  # broken: the writer is gone, a read returns the end at once
+        return available.value > 0
+    except (OSError, ValueError, AttributeError):
+        return True
+
+
 def run_instead(argv: list[str], env: dict[str, str]) -> int:
     """No exec on Windows: run the command as a child and pass its exit code back. Ctrl-C reaches
     the child from the console itself; this process ignores it rather than stopping first."""
