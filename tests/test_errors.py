@@ -303,3 +303,33 @@ def test_the_troubleshooting_page_matches_the_catalogue():
     for error in ALL_ERRORS:
         assert re.search(rf"\| {error.exit_code} \| {re.escape(error.summary)}", section), error.__name__
     json.dumps(CATALOGUE, default=str)  # the catalogue is plain data
+
+
+def test_no_hint_nests_brackets_in_the_line():
+    """A hint is printed in parentheses: its own words carry none (the keyring hint once read
+    "(install it: pipx inject ... (or pip install '...[keyring]'))")."""
+    import ast
+
+    source = Path(__file__).resolve().parents[1] / "src" / "terraform_session_token"
+    nested = []
+    for path in source.rglob("*.py"):
+        text = path.read_text()
+        constants: dict = {}
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.targets:
+                target = node.targets[0]
+                if isinstance(target, ast.Name) and target.id.endswith("_HINT"):
+                    constants[target.id] = node.value
+            if not (isinstance(node, ast.Call) and len(node.args) >= 2):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            if not name.endswith(("Error", "Missing", "Interrupted", "Cancelled")):
+                continue
+            hint = node.args[1]
+            hint = constants.get(hint.id, hint) if isinstance(hint, ast.Name) else hint
+            words = "".join(
+                part.value for part in ast.walk(hint) if isinstance(part, ast.Constant) and isinstance(part.value, str)
+            )
+            if "(" in words or ")" in words:
+                nested.append(f"{path.name}:{node.lineno}: {words[:80]}")
+    assert nested == []

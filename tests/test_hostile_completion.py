@@ -30,8 +30,10 @@ def test_bash_completion_runs_no_profile_name(home, tmp_path):
     hostile_home(home)
     script = home.root / "tst.bash"
     script.write_text(home.run("completion", "bash").stdout)
-    offered = bash_complete(home, script, ["terraform-session-token", "exec", "-p", ""], cwd=tmp_path)
+    offered = bash_complete(home, script, ["terraform-session-token", "exec", "--source-profile", ""], cwd=tmp_path)
     assert {"default", "staging"} <= set(offered), offered
+    offered = bash_complete(home, script, ["terraform-session-token", "exec", "-p", ""], cwd=tmp_path)
+    assert offered == ["staging"], "-p offers no source profile: [default] holds the keys"
     assert not list(tmp_path.glob("PWNED*"))
 
 
@@ -56,7 +58,7 @@ def test_zsh_completion_at_a_terminal_runs_no_profile_name(home, tmp_path):
     try:
         keys = [
             f"fpath=({functions} $fpath); autoload -Uz compinit; compinit -u -D", "Enter",
-            "terraform-session-token exec -p ", "Tab", "Tab",
+            "terraform-session-token exec --source-profile ", "Tab", "Tab",
         ]  # fmt: skip
         for key in keys:
             subprocess.run([*tmux, "send-keys", "-t", session, key], check=True)

@@ -256,10 +256,10 @@ def set_key_text(text: str, name: str, key: str, raw: str) -> str:
     i = next(k for k, ln in enumerate(section) if ln.kind == "key" and ln.key == key)
     j = _key_span(section, i)
     pairs = split_lines(raw)
-    if absent:
-        # Where it stood is gone: it goes where set_section put it, indented as that line is (a
-        # deeper indent would make it continue the key before), its continuation shifted alike.
-        old, new = len(raw) - len(raw.lstrip(" \t")), _indent(section[i])
+    # Indented as the line it replaces (where set_section put it, if the key moved or was gone: a
+    # deeper indent would make it continue the key before), its continuation shifted alike.
+    old, new = len(raw) - len(raw.lstrip(" \t")), _indent(section[i])
+    if old != len(new):
         pairs = [(new + t[old:] if t[:old].strip() == "" and t.strip() else t, e) for t, e in pairs]
     new = [Line(t, e, "raw", name) for t, e in pairs[:-1]] + [Line(pairs[-1][0], section[j - 1].eol, "raw", name)]
     return _join(lines[:start] + section[:i] + new + section[j:] + lines[end:])

@@ -21,7 +21,7 @@ INSTALL_HINT = (
     "install it: pipx inject terraform-session-token keyring, or pip install 'terraform-session-token[keyring]'"
 )
 HEADLESS_HINT = (
-    "run a Secret Service in your session (gnome-keyring or KWallet); on a headless Linux box see docs/keyring.md"
+    "run a Secret Service in your session, such as gnome-keyring or KWallet; on a headless Linux box see docs/keyring.md"
 )
 
 
@@ -51,7 +51,7 @@ def mask(access_key_id: str) -> str:
     return access_key_id[:4] + "*" * 12 + access_key_id[-4:] if len(access_key_id) > 8 else "****"
 
 
-LOCKED_HINT = "unlock it (log in to the desktop session, or: gnome-keyring-daemon --unlock), then run again"
+LOCKED_HINT = "unlock it by logging in to the desktop session, or with gnome-keyring-daemon --unlock; then run again"
 FILE_BACKENDS = ("keyrings.alt",)  # keep secrets in files (plaintext or a file of its own): not an OS store
 
 
