@@ -21,7 +21,8 @@ INSTALL_HINT = (
     "install it: pipx inject terraform-session-token keyring, or pip install 'terraform-session-token[keyring]'"
 )
 HEADLESS_HINT = (
-    "run a Secret Service in your session, such as gnome-keyring or KWallet; on a headless Linux box see docs/keyring.md"
+    "run a Secret Service in your session, such as gnome-keyring or KWallet; "
+    "on a headless Linux box see docs/keyring.md"
 )
 
 
