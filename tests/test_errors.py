@@ -225,7 +225,7 @@ CATALOGUE = {
     ),
     "a new profile with nobody to answer its role": (plain("-p", "fresh"), 2, "is not in the credentials or config"),
     "status of a profile no file knows": (plain("status", "-p", "nosuch"), 2, "is not in the credentials or config"),
-    "min-left shorter than the margin": (plain("--min-left", "2"), 2, "less than the 300 s every session keeps anyway"),
+    "min-left shorter than the margin": (plain("--min-left", "2"), 2, "less than the 300 s refresh margin"),
     "another program's credential_process": (_other_process, 3, "would shadow it"),
     "keys given two profiles": (plain("keys", "import", "a", "--source-profile", "b"), 2, "two profiles given"),
     "mfa_process fails": (plain("--role", "TerraformRole", "--mfa-process", "exit 1"), 6, "mfa_process failed"),

@@ -259,7 +259,7 @@ def test_bad_values_are_refused_even_while_a_session_is_valid(home):
     for argv, line in (
         (["-d", "10"], "duration 10 s is out of range"),
         (["-d", "99999"], "duration 99999 s is out of range"),
-        (["--min-left", "2"], "--min-left 2 is 2 s, less than the 300 s"),
+        (["--min-left", "2"], "--min-left 2 is 2 s, less than the 300 s refresh margin"),
     ):
         assert_one_line_failure(home.run(*argv), 2, line)
 
@@ -295,7 +295,7 @@ def test_what_a_first_run_remembers_stays_out_of_the_sdks_stderr(home):
         [(b"): ", home.code().encode() + b"\r")],
     )
     assert code == 0, screen
-    assert screen.count("terraform-session-token: Remembered in [profile n2]") == 1
+    assert screen.count("terraform-session-token: remembered in [profile n2]") == 1
 
 
 def test_completion_offers_no_source_profile_for_p(home):

@@ -371,8 +371,8 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
             raise UsageError(f"--min-left: {e}", "give how long your run needs, e.g. --min-left 2h")
         if 0 < s.min_left < s.refresh_margin:  # 0: no minimum (exec's default is 15m)
             raise UsageError(
-                f"--min-left {min_left.strip()} is {s.min_left} s, less than the {s.refresh_margin} s every session "
-                "keeps anyway (the refresh margin)",
+                f"--min-left {min_left.strip()} is {s.min_left} s, less than the {s.refresh_margin} s refresh margin "
+                "every session keeps anyway",
                 "give how long your run needs, with a unit: e.g. --min-left 2h",
             )
     if s.role and s.role.startswith("arn:") and not ARN.fullmatch(s.role):

@@ -288,7 +288,7 @@ class SessionSource:
         return session
 
     def _say_on_terminal(self, line: str) -> None:
-        self.prompter.say(f"terraform-session-token: {line}")
+        self.prompter.say(f"terraform-session-token: {line[0].lower()}{line[1:]}")
 
     def close(self) -> None:
         self.prompter.close()

@@ -162,7 +162,8 @@ def _refresh_configured(args, files, settings) -> int:
     finally:
         prompter.close()
     common.remember_or_warn(files, settings, request.remembered, say=print)
-    print()
+    if prompter.asked:
+        print()
     print(
         f"Refreshed the cached session of [{name}], which gets its credentials from credential_process "
         "(nothing written to the credentials file)"

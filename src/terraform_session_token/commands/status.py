@@ -127,7 +127,7 @@ def run(args) -> int:
     if mfa_rows:
         if profile_rows:
             print()
-        print("MFA sessions (mfa_session = true; clear -p PROFILE takes back the one it uses):")
+        print("MFA sessions (mfa_session = true; clear -p PROFILE removes the one it uses):")
         _table(
             ("SOURCE", "USER", "EXPIRES", "LEFT"),
             [(f"[{sessions.mfa_cache_source(r['profile'])}]", r["identity"] or "-", r["expires"] or "-",
