@@ -240,7 +240,7 @@ def test_the_classic_flow_with_no_input_says_what_credential_process_says(home):
     assert_one_line_failure(result, 6, "input ended", "pass --code, set mfa_process", "mfa_prompt")
     assert result.stdout == "", "no banner and no Code: when no prompt follows"
     no_role = home.run()
-    assert_one_line_failure(no_role, 2, "a role and an MFA code are needed", "pass --role", "mfa_process")
+    assert_one_line_failure(no_role, 6, "a role and an MFA code are needed", "pass --role", "mfa_process")
     assert no_role.stdout == ""
 
 

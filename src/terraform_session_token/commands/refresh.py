@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import ConfigError, UsageError, terminal_safe
+from ..errors import ConfigError, MfaError, UsageError, terminal_safe
 from ..profiles import DEFAULT_ROLE
 from ..prompts.terminal import NO_INPUT, Prompter
 from ..providers import Request, from_sts, source_account
@@ -59,7 +59,7 @@ def run(args) -> int:
     elif not settings.role and not settings.no_role:
         answer = prompter.ask(f"Role[{DEFAULT_ROLE}]: ", lead="Hit Enter on Role for Default\n")
         if answer is None:
-            raise UsageError(
+            raise MfaError(
                 "a role and an MFA code are needed but there is no terminal, and the input ended before them",
                 f"pass --role NAME_OR_ARN, and for the code: {NO_INPUT}",
             )

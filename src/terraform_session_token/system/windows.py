@@ -106,22 +106,23 @@ def readable_within(stream, timeout: float) -> bool:
 
 def input_waiting(stream) -> bool:
     """Whether reading piped input now returns at once: a pipe with bytes in it or no writer left
-    (PeekNamedPipe), or a file (NUL, a redirected file); a pipe still open and empty waits."""
+    (PeekNamedPipe), or a file (NUL, a redirected file). A pipe still open and empty, or one that
+    can't be peeked (Wine's), waits: the prompt is shown first, as a program answering it expects."""
     import ctypes
     import msvcrt
     from ctypes import wintypes
 
     try:
-        handle = msvcrt.get_osfhandle(stream.fileno())
+        handle = wintypes.HANDLE(msvcrt.get_osfhandle(stream.fileno()))
         kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-        if kernel32.GetFileType(wintypes.HANDLE(handle)) != 3:  # FILE_TYPE_PIPE
+        if kernel32.GetFileType(handle) != 3:  # FILE_TYPE_PIPE
             return True
         available = wintypes.DWORD(0)
-        if not kernel32.PeekNamedPipe(wintypes.HANDLE(handle), None, 0, None, ctypes.byref(available), None):
-            return True  # broken: the writer is gone, a read returns the end at once
-        return available.value > 0
+        if kernel32.PeekNamedPipe(handle, None, 0, None, ctypes.byref(available), None):
+            return available.value > 0
+        return ctypes.get_last_error() == 109  # ERROR_BROKEN_PIPE: no writer left, a read ends at once
     except (OSError, ValueError, AttributeError):
-        return True
+        return False
 
 
 def run_instead(argv: list[str], env: dict[str, str]) -> int:
