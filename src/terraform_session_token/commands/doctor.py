@@ -128,7 +128,10 @@ def check_files(report: Report, files: AwsFiles, settings, env=os.environ, refre
             report.warn(
                 f"[{settings.profile}] has keys in the credentials file and a credential_process in the config: "
                 "AWS tools use the keys first",
-                f"terraform-session-token clear -p {settings.profile}",
+                f"terraform-session-token -p {settings.profile} moves that session to the cache; or clear -p "
+                f"{settings.profile} signs out, keeping what configure wrote"
+                if files.is_managed(settings.profile)
+                else f"remove [{settings.profile}] from {files.credentials_path} by hand: the tool did not write it",
             )
         else:
             report.ok(f"[{settings.profile}] gets its credentials from: {conf['credential_process']}")
