@@ -49,7 +49,7 @@ def apply(text: str, steps, only: str | None = None) -> str:
     return text
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(ini_files(names=NAMES), st.lists(st.one_of(configure_step(), remember_step()), min_size=1, max_size=5),
        st.booleans())  # fmt: skip
 def test_configure_remove_and_clear_in_either_order_give_back_every_byte(base, steps, clear_first):

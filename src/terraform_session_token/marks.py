@@ -141,15 +141,13 @@ def sections(text: str, credentials: bool = False) -> dict[str, dict[str, Layer]
 
 def _without_marks(text: str, section: str) -> str:
     """The text without the marker lines of `section` (ours: one of the layers, or 2.0.0's)."""
-    lines = inifile.scan(text)
-    ours = [
-        k
-        for k, ln in enumerate(lines)
-        if ln.section == section and ln.kind == "comment" and _is_mark(ln) and parse_line(ln.text) is not None
-    ]
-    for k in ours:
-        line = lines[k]
-        text = inifile.remove_line(text, section, line.text.strip())
+    ours = {
+        ln.text.strip()
+        for ln in inifile.section_bodies(text).get(section, [])
+        if _is_mark(ln) and parse_line(ln.text) is not None
+    }
+    for line in ours:
+        text = inifile.remove_line(text, section, line)
     return text
 
 
