@@ -170,3 +170,26 @@ def test_completion(home, shell):
     if shell == "bash":
         check = subprocess.run(["bash", "-n"], input=result.stdout, text=True, capture_output=True)
         assert check.returncode == 0, check.stderr
+
+
+def test_doctor_says_a_missing_source_first_once_with_a_fix_that_works(home):
+    home.credentials.write_text(home.credentials.read_text().replace("[default]", "[work]"))
+    for argv in (["--offline"], []):
+        out = home.run("doctor", *argv).stdout
+        first, fix = out.splitlines()[:2]
+        assert first.startswith("FAIL  source profile [default] not found"), out
+        assert fix == "      fix: terraform-session-token --source-profile work", out
+        assert out.count("source profile [default]") == 1, "said once, not doubled by the AWS check"
+    out = home.run("doctor", "--offline", env={"AWS_PROFILE": "work"}).stdout
+    assert "AWS_PROFILE=work does not choose the source" in out.splitlines()[0]
+    # The fix it gives works, and from then on the source is known.
+    works = home.run("--source-profile", "work", "--role", "TerraformRole", "--code", home.code())
+    assert works.returncode == 0, works.stderr
+    assert "FAIL  source profile" not in home.run("doctor", "--offline").stdout
+
+
+def test_doctor_names_configure_for_a_configured_profile_without_source(home):
+    home.credentials.write_text(home.credentials.read_text().replace("[default]", "[work]"))
+    assert home.run("configure", "-p", "prod", "--role", "TerraformRole").returncode == 0
+    fix = home.run("doctor", "--offline", "-p", "prod").stdout.splitlines()[1]
+    assert fix == "      fix: terraform-session-token configure -p prod --source-profile work"

@@ -165,6 +165,12 @@ def _set_source_identity_refused(home, aws):
 
 LONG_POLICY = '{"Statement":[],"Sid":"' + "x" * 2040 + '"}'
 
+
+def _other_process(home, aws):
+    home.config.write_text("[profile sso]\ncredential_process = other-tool get\n")
+    return ["-p", "sso", "--role", "TerraformRole", "--code", home.code()], {}
+
+
 CATALOGUE = {
     "wrong MFA code": (_wrong_code, 6, "AWS rejected the MFA code"),
     "code not 6 digits": (plain("--role", "TerraformRole", "--code", "12ab"), 6, "is not 6 digits"),
@@ -224,7 +230,25 @@ CATALOGUE = {
     "profile name that would inject": (plain("-p", "a]b", "--code", "CODE"), 2, "invalid profile name"),
     "assume-role profile in the config": (_aws_style, 3, "assume that role themselves"),
     "invalid flag value": (plain("-d", "abc"), 2, "invalid int value"),
-    "unknown flag": (plain("--no-such-flag"), 2, "unrecognized arguments"),
+    "unknown flag": (plain("--no-such-flag"), 2, "unknown option"),
+    "misspelt option": (plain("--profle", "prod"), 2, "unknown option --profle (did you mean --profile?)"),
+    "option before its command": (
+        plain("--timeout", "5", "credential-process"),
+        2,
+        "--timeout is an option of credential-process: it goes after the command",
+    ),
+    "a word that is no command": (plain("stauts"), 2, "unknown command"),
+    "configure given a code": (plain("configure", "--code", "123456"), 2, "configure can't store"),
+    "configure --remove with other options": (
+        plain("configure", "--remove", "--region", "eu-west-1"),
+        2,
+        "configure --remove takes only -p",
+    ),
+    "a new profile with nobody to answer its role": (plain("-p", "fresh"), 2, "is not in the credentials or config"),
+    "status of a profile no file knows": (plain("status", "-p", "nosuch"), 2, "is not in the credentials or config"),
+    "min-left shorter than the margin": (plain("--min-left", "2"), 2, "less than the 300 s refresh margin"),
+    "another program's credential_process": (_other_process, 3, "would shadow it"),
+    "keys given two profiles": (plain("keys", "import", "a", "--source-profile", "b"), 2, "two profiles given"),
     "mfa_process fails": (plain("--role", "TerraformRole", "--mfa-process", "exit 1"), 6, "mfa_process failed"),
     "dialog without a display": (
         plain("--role", "TerraformRole", "--prompt", "zenity"),
@@ -332,3 +356,33 @@ def test_the_troubleshooting_page_matches_the_catalogue():
     for error in ALL_ERRORS:
         assert re.search(rf"\| {error.exit_code} \| {re.escape(error.summary)}", section), error.__name__
     json.dumps(CATALOGUE, default=str)  # the catalogue is plain data
+
+
+def test_no_hint_nests_brackets_in_the_line():
+    """A hint is printed in parentheses: its own words carry none (the keyring hint once read
+    "(install it: pipx inject ... (or pip install '...[keyring]'))")."""
+    import ast
+
+    source = Path(__file__).resolve().parents[1] / "src" / "terraform_session_token"
+    nested = []
+    for path in source.rglob("*.py"):
+        text = path.read_text()
+        constants: dict = {}
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.targets:
+                target = node.targets[0]
+                if isinstance(target, ast.Name) and target.id.endswith("_HINT"):
+                    constants[target.id] = node.value
+            if not (isinstance(node, ast.Call) and len(node.args) >= 2):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            if not name.endswith(("Error", "Missing", "Interrupted", "Cancelled")):
+                continue
+            hint = node.args[1]
+            hint = constants.get(hint.id, hint) if isinstance(hint, ast.Name) else hint
+            words = "".join(
+                part.value for part in ast.walk(hint) if isinstance(part, ast.Constant) and isinstance(part.value, str)
+            )
+            if "(" in words or ")" in words:
+                nested.append(f"{path.name}:{node.lineno}: {words[:80]}")
+    assert nested == []

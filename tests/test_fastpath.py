@@ -84,7 +84,7 @@ def test_any_change_the_full_path_could_decide_on_sends_it_the_full_way(home, lo
     _, modules = imports(home, "credential-process", "-p", "tf", "--timeout", "20")
     assert "argparse" in modules
     # A profile that now names another role is not served the old role's session.
-    text = home.config.read_text().replace("role/TerraformRole", "role/LongRole")
+    text = home.config.read_text().replace("TerraformRole", "LongRole")  # session_role_name, and its ARN
     home.config.write_text(text)
     local_aws.reset_requests()
     result = home.run("credential-process", "-p", "tf")

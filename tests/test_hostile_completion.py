@@ -30,8 +30,10 @@ def test_bash_completion_runs_no_profile_name(home, tmp_path):
     hostile_home(home)
     script = home.root / "tst.bash"
     script.write_text(home.run("completion", "bash").stdout)
-    offered = bash_complete(home, script, ["terraform-session-token", "exec", "-p", ""], cwd=tmp_path)
+    offered = bash_complete(home, script, ["terraform-session-token", "exec", "--source-profile", ""], cwd=tmp_path)
     assert {"default", "staging"} <= set(offered), offered
+    offered = bash_complete(home, script, ["terraform-session-token", "exec", "-p", ""], cwd=tmp_path)
+    assert offered == ["staging"], "-p offers no source profile: [default] holds the keys"
     assert not list(tmp_path.glob("PWNED*"))
 
 
@@ -72,7 +74,7 @@ def test_zsh_completion_at_a_terminal_runs_no_profile_name(home, tmp_path):
         send(f"fpath=({functions} $fpath); autoload -Uz compinit; compinit -u -D; print compinit-$((6 * 7))", "Enter")
         screen = screen_until(lambda screen: "compinit-42" in screen.splitlines())
         assert "compinit-42" in screen.splitlines(), screen
-        send("terraform-session-token exec -p ", "Tab", "Tab")
+        send("terraform-session-token exec --source-profile ", "Tab", "Tab")
         screen = screen_until(lambda screen: "staging" in screen)
         assert "staging" in screen and "default" in screen, screen
         assert not list(tmp_path.glob("PWNED*"))

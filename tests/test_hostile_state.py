@@ -234,12 +234,14 @@ def test_clear_keeps_what_the_user_added_to_a_section_the_tool_made(home):
     assert left == {"output": "json"} and "# my note" in home.credentials.read_text()
 
 
-def test_clear_puts_back_a_region_configure_replaced(home):
+def test_configure_remove_puts_back_a_region_configure_replaced(home):
     original = "[profile prod]\nregion = eu-west-1\noutput = json\n"
     home.config.write_text(original)
     assert home.run("configure", "-p", "prod", "--role", "TerraformRole", "--region", "us-west-2").returncode == 0
     assert inifile.parse(home.config.read_text())["profile prod"]["region"] == "us-west-2"
     assert home.run("clear", "-p", "prod").returncode == 0
+    assert inifile.parse(home.config.read_text())["profile prod"]["region"] == "us-west-2", "clear keeps it"
+    assert home.run("configure", "--remove", "-p", "prod").returncode == 0
     assert home.config.read_text() == original
 
 

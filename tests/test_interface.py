@@ -104,13 +104,15 @@ def test_fish_completion_offers_commands_and_profile_names(home):
         return [candidate.split("\t")[0] for candidate in result.stdout.splitlines()]
 
     assert {"exec", "credential-process", "keys"} <= set(complete(f"{TOOL} "))
-    assert {"default", "staging"} <= set(complete(f"{TOOL} -p "))
+    assert set(complete(f"{TOOL} -p ")) == {"staging"}, "no source profile: [default] holds the keys"
+    assert {"default", "staging"} <= set(complete(f"{TOOL} --source-profile "))
 
 
 def test_bash_completion_offers_profile_names(home):
     script = home.root / "tst.bash"
     script.write_text(home.run("completion", "bash").stdout)
-    assert "default" in bash_complete(home, script, ["terraform-session-token", "exec", "-p", ""])
+    assert "default" in bash_complete(home, script, ["terraform-session-token", "exec", "--source-profile", ""])
+    assert "default" not in bash_complete(home, script, ["terraform-session-token", "exec", "-p", ""])
 
 
 def test_completion_without_shtab_names_the_pipx_way(home, tmp_path):

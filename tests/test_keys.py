@@ -9,7 +9,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import TOOL, on_terminal, read_until, sts_as
+from conftest import TOOL, assert_one_line_failure, on_terminal, read_until, sts_as
 from moto.iam.models import iam_backends
 
 from local_aws import ACCOUNT
@@ -199,16 +199,19 @@ def test_add_from_json_list_and_remove(home, secret_service, local_aws):
     refused = run(home, secret_service, "keys", "remove", "ci")  # no terminal: the only copy stays
     assert refused.returncode == 2 and "only copy" in refused.stderr and "keys export ci" in refused.stderr
     assert stored(secret_service, "ci")["AccessKeyId"] == identity.access_key_id
-    assert run(home, secret_service, "keys", "remove", "ci", "--yes").returncode == 0
+    removed = run(home, secret_service, "keys", "remove", "--source-profile", "ci", "--yes")  # 2.0.0's spelling too
+    assert removed.returncode == 0, removed.stderr
     assert stored(secret_service, "ci") is None
     assert KEYRING_MARKER not in home.credentials.read_text()
+    assert "[ci]" not in home.credentials.read_text(), "the section keys add made, with nothing left in it, goes"
+    assert "Removed [ci] of" in removed.stdout
     assert "ci " not in run(home, secret_service, "keys", "list").stdout
 
 
 def test_status_and_doctor_say_where_the_keys_live(home, secret_service):
     doctor = home.run("doctor", "--offline")
     assert "long-term keys of source profile [default] are in plaintext" in doctor.stdout
-    assert "keys import --source-profile default" in doctor.stdout
+    assert "keys import default" in doctor.stdout
     assert run(home, secret_service, "keys", "import").returncode == 0
     assert "Long-term keys in the OS keyring: [default]" in home.run("status").stdout
     assert "long-term keys of source profile [default] are in the OS keyring" in (
@@ -229,17 +232,22 @@ def test_paths_without_source_keys_do_not_import_keyring(home, secret_service, c
     assert "keyring" not in result.stderr and "botocore" not in result.stderr
 
 
-def test_add_asks_on_the_terminal_without_echo(home, secret_service, local_aws):
+def test_add_shows_the_key_id_as_typed_and_never_the_secret(home, secret_service, local_aws):
     identity = local_aws.new_identity()
     proc, master = on_terminal([TOOL, "keys", "add", "typed"], keyring_env(home, secret_service))
-    seen = read_until(master, b"access key id: ")
-    os.write(master, identity.access_key_id.encode() + b"\n")
-    seen += read_until(master, b"secret access key: ")
-    os.write(master, identity.secret_access_key.encode() + b"\n")
-    seen += read_until(master, b"OS keyring.")
-    assert proc.wait(timeout=30) == 0
-    os.close(master)
-    assert identity.secret_access_key.encode() not in seen and identity.access_key_id.encode() not in seen
+    try:
+        seen = read_until(master, b"access key id: ")
+        os.write(master, identity.access_key_id.encode() + b"\n")
+        seen += read_until(master, b"secret access key (not shown): ")
+        assert identity.access_key_id.encode() in seen, "the key id is echoed, as aws configure does"
+        os.write(master, identity.secret_access_key.encode() + b"\n")
+        seen += read_until(master, b"OS keyring.")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert identity.secret_access_key.encode() not in seen
     assert stored(secret_service, "typed")["SecretAccessKey"] == identity.secret_access_key
 
 
@@ -336,3 +344,19 @@ def test_a_keychain_that_takes_nothing_leaves_the_old_key_in_the_file_not_lost(h
     values = inifile.parse(home.credentials.read_text())["default"]
     assert values["aws_access_key_id"] == old and values["aws_secret_access_key"] == home.identity.secret_access_key
     assert iam_keys(home.identity) == [old]
+
+
+def test_every_action_takes_the_profile_as_name_or_source_profile(home, secret_service):
+    home.credentials.write_text(home.credentials.read_text().replace("[default]", "[work]"))
+    assert run(home, secret_service, "keys", "import", "work").returncode == 0
+    assert stored(secret_service, "work")["AccessKeyId"] == home.identity.access_key_id
+    exported = run(home, secret_service, "keys", "export", "--source-profile", "work")
+    assert exported.returncode == 0, exported.stderr
+    again = run(home, secret_service, "keys", "import", "--source-profile", "work")  # 2.0.0's spelling
+    assert again.returncode == 0, again.stderr
+    both = home.run("keys", "import", "work", "--source-profile", "other")
+    assert_one_line_failure(both, 2, "two profiles given: work and --source-profile other")
+    missing = home.run("keys", "export")
+    assert_one_line_failure(missing, 2, "keys export needs a profile name", "keys export NAME")
+    helped = home.run("keys", "--help").stdout
+    assert "remove, export)" in helped and "export" in helped.split("positional arguments")[1]

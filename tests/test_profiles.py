@@ -230,7 +230,7 @@ def test_ca_bundle_env_and_flag_and_no_verify(home, tls_aws, local_aws):
     assert by_flag.returncode == 0, by_flag.stderr
     home.switch_identity(local_aws.new_identity())
     insecure = home.run("--force", "-v", "--code", home.code(), env=env)
-    assert insecure.returncode == 0 and "not recommended" in insecure.stderr
+    assert insecure.returncode == 0 and "warning: TLS verification is disabled" in insecure.stderr
 
 
 def test_aws_style_profile_is_refused_in_file_mode(home):

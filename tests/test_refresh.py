@@ -13,6 +13,8 @@ import boto3
 import pytest
 from conftest import TOOL, go_identity
 
+from terraform_session_token import inifile
+
 ROLE_ARN = "arn:aws:sts::123456789012:assumed-role/TerraformRole/{}"
 
 
@@ -92,7 +94,11 @@ def test_second_run_updates_in_place_and_keeps_user_lines(home):
     assert "Updating the profile [terraform_session] in" in result.stdout
     text = home.credentials.read_text()
     assert "; my note\n" in text and text.endswith("\n[other]\nx = 1\n")
-    assert "aws_session_token = old" not in text
+    assert inifile.parse(text)["terraform_session"]["aws_session_token"] != "old"
+    assert home.run("clear", "-p", "terraform_session").returncode == 0
+    assert "\n[terraform_session]\n; my note\nregion = eu-west-1\naws_session_token = old\n\n[other]" in (
+        home.credentials.read_text()
+    ), "the user's lines back, byte for byte"
 
 
 def test_code_from_stdin_flag(home):
@@ -103,7 +109,8 @@ def test_code_from_stdin_flag(home):
 def test_no_verify_ssl_warns_and_points_to_ca_bundle(home):
     result = home.run("-v", "--role", "TerraformRole", "--code", home.code())
     assert result.returncode == 0, result.stderr
-    assert "not recommended" in result.stderr and "--ca-bundle" in result.stderr
+    assert result.stderr.startswith("terraform-session-token: warning: TLS verification is disabled (-v)")
+    assert "--ca-bundle" in result.stderr
 
 
 def test_python_m_entry_point(home):

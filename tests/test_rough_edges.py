@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from conftest import assert_one_line_failure, on_terminal, read_until
+from conftest import TOOL, assert_one_line_failure, on_terminal, read_until
 
 from local_aws import ACCOUNT
 
@@ -114,7 +114,7 @@ def test_clear_takes_back_the_mfa_session_the_profile_used_and_status_shows_it_a
     assert max(len(line) for line in status.stdout.splitlines() if "Long-term keys" not in line) < 130
     cleared = home.run("clear", "-p", "chained")
     assert cleared.returncode == 0, cleared.stderr
-    assert "Removed the MFA session it used" in cleared.stdout
+    assert "Removed the MFA session of source [default]" in cleared.stdout
     assert not list(home.cache.glob("mfa-session--*.json"))
 
 
@@ -150,8 +150,10 @@ def test_clear_after_several_configures_gives_back_the_original_bytes(home):
     home.config.write_bytes(original)
     for name in ("a", "b", "c"):
         assert home.run("configure", "-p", name, "--role", "TerraformRole").returncode == 0
-    assert home.run("clear", "-p", "b").returncode == 0
     assert home.run("clear", "--all").returncode == 0
+    assert home.config.read_bytes() != original, "clear keeps what configure was told"
+    for name in ("b", "a", "c"):
+        assert home.run("configure", "--remove", "-p", name).returncode == 0
     assert home.config.read_bytes() == original
 
 
@@ -173,3 +175,131 @@ def test_the_version_is_the_changelogs_latest(home):
     changelog = (Path(__file__).parents[1] / "CHANGELOG.md").read_text()
     released = [line for line in changelog.splitlines() if line.startswith("## [") and "Unreleased" not in line]
     assert released[0].startswith(f"## [{printed}] - ")
+
+
+def _at_terminal(home, argv, answers):
+    """Run the installed command at a pseudo-terminal, typing each answer after its prompt; (exit code, screen)."""
+    proc, master = on_terminal([TOOL, *argv], home.env)
+    seen = b""
+    try:
+        for prompt, answer in answers:
+            seen += read_until(master, prompt)
+            os.write(master, answer)
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        proc.wait(timeout=60)
+        os.close(master)
+    return proc.returncode, seen.replace(b"\r\n", b"\n").decode()
+
+
+def test_a_new_profile_at_a_terminal_is_made_by_its_role_prompt(home):
+    code, screen = _at_terminal(
+        home, ["-p", "dev"], [(b"Role[TerraformRole]: ", b"\r"), (b"Code: ", home.code().encode() + b"\r")]
+    )
+    assert code == 0, screen
+    assert screen.index("Terraform Session Token") < screen.index("[dev] is a new profile") < screen.index("Role[")
+    assert "Adding the profile [dev]" in screen
+    assert "[profile dev]" in home.config.read_text()
+
+
+def test_a_typo_at_a_terminal_shows_the_close_name_and_enter_stops(home, local_aws):
+    home.config.write_text("[profile prod]\nregion = us-east-1\n")
+    before = (home.credentials.read_bytes(), home.config.read_bytes())
+    local_aws.reset_requests()
+    code, screen = _at_terminal(home, ["-p", "prdo"], [(b"Role: ", b"\r")])
+    assert code == 2, screen
+    assert "There is no profile [prdo]. Did you mean -p prod?" in screen
+    assert "error: [prdo] was not created: no role was given (did you mean -p prod?)" in screen
+    assert (home.credentials.read_bytes(), home.config.read_bytes()) == before and local_aws.actions() == []
+    code, screen = _at_terminal(
+        home, ["-p", "prdo"], [(b"Role: ", b"TerraformRole\r"), (b"Code: ", home.code().encode() + b"\r")]
+    )
+    assert code == 0 and "Adding the profile [prdo]" in screen, screen
+
+
+def test_a_new_profile_from_piped_answers_and_none_without(home):
+    refused = home.run("-p", "dev")  # no terminal, no input
+    assert_one_line_failure(refused, 2, "profile [dev] is not in the credentials", "give its role: --role NAME")
+    assert refused.stdout == "", "no banner when no prompt follows"
+    with_code = home.run("-p", "dev", "--code", home.code())  # --code: no questions
+    assert_one_line_failure(with_code, 2, "profile [dev] is not in the credentials")
+    piped = home.run("-p", "dev", input=f"\n{home.code()}\n")
+    assert piped.returncode == 0, piped.stderr
+    assert "Role[TerraformRole]:" in piped.stdout and "Adding the profile [dev]" in piped.stdout
+
+
+def test_the_classic_flow_with_no_input_says_what_credential_process_says(home):
+    result = home.run("--role", "TerraformRole")
+    assert_one_line_failure(result, 6, "input ended", "pass --code, set mfa_process", "mfa_prompt")
+    assert result.stdout == "", "no banner and no Code: when no prompt follows"
+    no_role = home.run()
+    assert_one_line_failure(no_role, 6, "a role and an MFA code are needed", "pass --role", "mfa_process")
+    assert no_role.stdout == ""
+
+
+def test_the_third_bad_code_ends_without_try_again(home):
+    code, screen = _at_terminal(
+        home, ["--role", "TerraformRole"], [(b"Code: ", b"1\r"), (b"Code: ", b"2\r"), (b"Code: ", b"3\r")]
+    )
+    assert code == 6, screen
+    assert screen.count("try again") == 2
+    assert "no valid MFA code was given in 3 tries" in screen
+
+
+def test_bad_values_are_refused_even_while_a_session_is_valid(home):
+    assert home.run("--role", "TerraformRole", "--code", home.code()).returncode == 0
+    assert "nothing to do" in home.run().stdout
+    for argv, line in (
+        (["-d", "10"], "duration 10 s is out of range"),
+        (["-d", "99999"], "duration 99999 s is out of range"),
+        (["--min-left", "2"], "--min-left 2 is 2 s, less than the 300 s refresh margin"),
+    ):
+        assert_one_line_failure(home.run(*argv), 2, line)
+
+
+def test_status_of_an_unknown_profile_and_status_keys(home):
+    home.config.write_text("[profile prod]\nregion = us-east-1\n")
+    assert_one_line_failure(home.run("status", "-p", "prdo"), 2, "profile [prdo] is not", "did you mean -p prod?")
+    known = home.run("status", "-p", "prod")
+    assert known.returncode == 0 and "No session for [prod]." in known.stdout
+    keys = home.run("status", "--keys")
+    assert keys.returncode == 0
+    assert "[default]" in keys.stdout and f"plaintext in {home.credentials}" in keys.stdout
+
+
+def test_env_takes_the_name_of_the_shell(home):
+    assert home.run("env", "-p", "x", "--role", "TerraformRole", "--code", home.code()).returncode == 0
+    sh = home.run("env", "-p", "x", "--format", "sh").stdout
+    for shell in ("bash", "zsh"):
+        assert home.run("env", "-p", "x", "--format", shell).stdout == sh
+    assert home.run("env", "-p", "x", "--format", "pwsh").stdout.startswith("$Env:")
+
+
+def test_what_a_first_run_remembers_stays_out_of_the_sdks_stderr(home):
+    home.config.write_text("[profile tf]\ncredential_process = terraform-session-token credential-process -p tf\n")
+    result = home.run("credential-process", "-p", "tf", "--role", "TerraformRole", "--code", home.code())
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "", "Terraform shows this stream in the middle of its init output"
+    assert "session_role_arn" in home.config.read_text(), "remembered all the same"
+    # With a prompt on the terminal, it is said there, once, after the code.
+    code, screen = _at_terminal(
+        home,
+        ["credential-process", "-p", "n2", "--role", "TerraformRole"],
+        [(b"): ", home.code().encode() + b"\r")],
+    )
+    assert code == 0, screen
+    assert screen.count("terraform-session-token: remembered in [profile n2]") == 1
+
+
+def test_completion_offers_no_source_profile_for_p(home):
+    home.config.write_text("[profile staging]\nregion = us-east-1\n")
+    sessions = home.run("completion", "--list-profiles", "sessions").stdout.split()
+    assert sessions == ["staging"], "default holds the long-term keys: -p default is refused"
+    assert {"default", "staging"} <= set(home.run("completion", "--list-profiles").stdout.split())

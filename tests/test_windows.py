@@ -401,3 +401,25 @@ def test_an_mfa_process_past_its_deadline_is_ended_with_everything_it_started(wi
     finally:
         proc.kill()
         server.close()
+
+
+def test_the_classic_flow_shows_its_prompt_to_a_program_that_waits_for_it(winhome, local_aws):
+    """Piped stdin on Windows: a pipe still empty gets the prompt first (a program that answers
+    prompts as it sees them is not left waiting); a pipe that ended gets credential-process's
+    advice. (Wine can't peek a pipe, so there the banner shows before that line; Windows can.)"""
+    argv = [WINE, *winhome.python_argv(), "--role", ROLE, "--serial", winhome.identity.serial]
+    kwargs = dict(env=winhome.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ended = subprocess.Popen(argv, **kwargs)
+    out, err = ended.communicate("", timeout=120)
+    assert ended.returncode == 6 and "input ended" in err and "mfa_prompt" in err, err
+    waiting = subprocess.Popen(argv, **kwargs)
+    try:
+        seen = ""
+        while "Code:" not in seen:
+            char = waiting.stdout.read(1)
+            assert char, f"the prompt never came: {seen!r}"
+            seen += char
+    finally:
+        out, err = waiting.communicate(winhome.identity.fresh_code() + "\n", timeout=120)
+    assert waiting.returncode == 0, err
+    assert "Terraform Session Token" in seen

@@ -25,7 +25,10 @@ COMMANDS = {
     "console": ("console", "open the AWS console as the profile's role, from the same session"),
     "policy": ("policy", "print the IAM policies the setup needs (JSON or HCL)"),
     "doctor": ("doctor", "explain why Terraform may not be authenticating"),
-    "keys": ("keys", "keep source profiles' long-term keys in the OS keyring (import, add, list, rotate, remove)"),
+    "keys": (
+        "keys",
+        "keep source profiles' long-term keys in the OS keyring (import, add, list, rotate, remove, export)",
+    ),
     "completion": ("completion", "print shell completion for bash, zsh or fish"),
 }
 
@@ -59,10 +62,22 @@ class _Formatter(argparse.HelpFormatter):
         super().__init__(prog, **kwargs)
 
 
+_ARGV: list[str] = []  # the command line being parsed, for the error message
+
+
 class _Parser(argparse.ArgumentParser):
-    """Usage errors as one line, like every other failure."""
+    """Usage errors as one line, like every other failure: a word argparse can't place is named,
+    with the option meant or the place it belongs (mistakes.py, loaded only then)."""
 
     def error(self, message: str):
+        if message.startswith(("unrecognized arguments", "argument command: invalid choice")):
+            from .mistakes import explain
+
+            found = explain(_ARGV)
+            if found:
+                from .errors import terminal_safe
+
+                self.exit(2, f"{PROG}: error: {terminal_safe(found[0])} ({terminal_safe(found[1])})\n")
         command = f"{PROG} {getattr(self, '_command', '')}".strip()
         self.exit(2, f"{PROG}: error: {message} (see: {command} --help)\n")
 
@@ -123,6 +138,7 @@ def build_parser(complete: bool = False) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    _ARGV[:] = argv
     parser = build_parser()
     args = parser.parse_args(argv)
     command = args.command or "refresh"

@@ -207,6 +207,65 @@ def remove_line(text: str, name: str, line_text: str, prefix: bool = False) -> s
     return _join(kept)
 
 
+def _key_span(section: list[Line], i: int) -> int:
+    """The end of the key at section[i]: its value runs to its last continuation line, across
+    blank lines and comments (as configparser reads it)."""
+    j = k = i + 1
+    while k < len(section) and section[k].kind in ("continuation", "blank", "comment"):
+        k += 1
+        if section[k - 1].kind == "continuation":
+            j = k
+    return j
+
+
+def key_text(text: str, name: str, key: str) -> str | None:
+    """The exact text of `key` in section `name`: its line and continuation lines, the line ends
+    between them kept and the last one left out; None when the key is absent."""
+    lines = scan(text)
+    span = _single_span(lines, name)
+    if span is None:
+        return None
+    section = lines[span[0] : span[1]]
+    for i, ln in enumerate(section):
+        if ln.kind == "key" and ln.key == key:
+            part = section[i : _key_span(section, i)]
+            return "".join(x.text + x.eol for x in part[:-1]) + part[-1].text
+    return None
+
+
+def is_key_text(key: str, raw: str) -> bool:
+    """Whether `raw` is what key_text gives for `key`: a key line, then only its continuation."""
+    lines = scan(f"[s]\n{raw}\n")[1:]
+    if not lines or lines[0].kind != "key" or lines[0].key != key:
+        return False
+    return all(ln.kind in ("continuation", "blank", "comment") for ln in lines[1:]) and (
+        len(lines) == 1 or lines[-1].kind == "continuation"
+    )
+
+
+def set_key_text(text: str, name: str, key: str, raw: str) -> str:
+    """Return text with `key` in section `name` written as `raw` (what key_text gave), byte for
+    byte; a key that is absent is added where set_section adds keys."""
+    if not is_key_text(key, raw):
+        raise ValueError(f"not the text of the key {key!r}")
+    absent = key_text(text, name, key) is None
+    if absent:
+        text = set_section(text, name, {key: "x"})
+    lines = scan(text)
+    start, end = _single_span(lines, name)
+    section = lines[start:end]
+    i = next(k for k, ln in enumerate(section) if ln.kind == "key" and ln.key == key)
+    j = _key_span(section, i)
+    pairs = split_lines(raw)
+    # Indented as the line it replaces (where set_section put it, if the key moved or was gone: a
+    # deeper indent would make it continue the key before), its continuation shifted alike.
+    old, new = len(raw) - len(raw.lstrip(" \t")), _indent(section[i])
+    if old != len(new):
+        pairs = [(new + t[old:] if t[:old].strip() == "" and t.strip() else t, e) for t, e in pairs]
+    new = [Line(t, e, "raw", name) for t, e in pairs[:-1]] + [Line(pairs[-1][0], section[j - 1].eol, "raw", name)]
+    return _join(lines[:start] + section[:i] + new + section[j:] + lines[end:])
+
+
 def set_section(text: str, name: str, values: dict[str, str | None], marker: str = "") -> str:
     """Return text with section `name` holding `values` (None deletes a key).
 
@@ -238,12 +297,7 @@ def set_section(text: str, name: str, values: dict[str, str | None], marker: str
     while i < len(section):
         ln = section[i]
         if ln.kind == "key" and ln.key in pending:
-            # The key's value runs to its last continuation line, across blanks and comments.
-            j = k = i + 1
-            while k < len(section) and section[k].kind in ("continuation", "blank", "comment"):
-                k += 1
-                if section[k - 1].kind == "continuation":
-                    j = k
+            j = _key_span(section, i)
             value = pending.pop(ln.key)
             if value is not None:
                 # Keep the indentation: it decides what configparser takes as continuation.
@@ -259,9 +313,11 @@ def set_section(text: str, name: str, values: dict[str, str | None], marker: str
         i += 1
 
     if marker and not any(ln.text.strip() == marker for ln in body):
-        if not body[0].eol:
+        if not body[0].eol:  # the header ended the file without a newline: so does the marker
             body[0] = Line(body[0].text, eol, "header", name)
-        body.insert(1, Line(marker, eol, "comment", name))
+            body.insert(1, Line(marker, "", "comment", name))
+        else:
+            body.insert(1, Line(marker, eol, "comment", name))
 
     additions = [(k, v) for k, v in pending.items() if v]
     if additions:

@@ -18,10 +18,11 @@ from .sessions import format_time, utcnow
 SERVICE = "terraform-session-token"
 INDEX = "__profiles__"
 INSTALL_HINT = (
-    "install it: pipx inject terraform-session-token keyring (or pip install 'terraform-session-token[keyring]')"
+    "install it: pipx inject terraform-session-token keyring, or pip install 'terraform-session-token[keyring]'"
 )
 HEADLESS_HINT = (
-    "run a Secret Service in your session (gnome-keyring or KWallet); on a headless Linux box see docs/keyring.md"
+    "run a Secret Service in your session, such as gnome-keyring or KWallet; "
+    "on a headless Linux box see docs/keyring.md"
 )
 
 
@@ -51,7 +52,7 @@ def mask(access_key_id: str) -> str:
     return access_key_id[:4] + "*" * 12 + access_key_id[-4:] if len(access_key_id) > 8 else "****"
 
 
-LOCKED_HINT = "unlock it (log in to the desktop session, or: gnome-keyring-daemon --unlock), then run again"
+LOCKED_HINT = "unlock it by logging in to the desktop session, or with gnome-keyring-daemon --unlock; then run again"
 FILE_BACKENDS = ("keyrings.alt",)  # keep secrets in files (plaintext or a file of its own): not an OS store
 
 
@@ -72,7 +73,7 @@ def _keyring():
         raise KeyringError(
             f"no usable OS keyring was found: only {type(first).__module__}.{type(first).__name__}, "
             "which keeps secrets in a file, not in an encrypted OS store",
-            "run an OS keyring (see docs/keyring.md), or name that backend in PYTHON_KEYRING_BACKEND if you accept it",
+            "run an OS keyring, or name that backend in PYTHON_KEYRING_BACKEND if you accept it; see docs/keyring.md",
         )
     return keyring
 

@@ -9,6 +9,7 @@ imports: it is read on every start.
 from __future__ import annotations
 
 OWN_ROLE_KEY = "session_role_arn"
+OWN_ROLE_NAME_KEY = "session_role_name"  # configure --role NAME: a name, resolved to session_role_arn by a run
 OWN_SOURCE_KEY = "session_source_profile"
 
 # The commands that obtain or describe a session; each option says which of them offer it.
@@ -81,16 +82,16 @@ OPTIONS = (
            metavar="terraform_session"),
     Option("no_verify_ssl", ("-v", "--no-verify-ssl"),
            "disable TLS verification (NOT 'verbose'; warns on every run; use --ca-bundle instead)",
-           kind="flag", refuse="-v/--no-verify-ssl (give the CA with --ca-bundle instead)",
+           kind="flag", refuse="-v/--no-verify-ssl: give the CA with --ca-bundle instead",
            commands=_SESSION_USERS | {"doctor"}),
     Option("source_profile", ("--source-profile",), "profile with the long-term keys (default: default)",
            metavar="NAME", config=("source_profile", OWN_SOURCE_KEY), store=OWN_SOURCE_KEY),
     Option("role", ("--role",), "role name in the source account, or a full role ARN",
-           metavar="NAME_OR_ARN", config=("role_arn", OWN_ROLE_KEY), store=OWN_ROLE_KEY),
+           metavar="NAME_OR_ARN", config=("role_arn", OWN_ROLE_KEY, OWN_ROLE_NAME_KEY), store=OWN_ROLE_KEY),
     Option("serial", ("--serial",), "MFA device serial/ARN (skips discovery)",
            metavar="ARN", setting="mfa_serial", config=("mfa_serial",), store="mfa_serial"),
     Option("code", ("--code",), "the MFA code; '-' reads one line from stdin",
-           metavar="CODE", refuse="--code (a code is good once)", commands=_SESSION_USERS),
+           metavar="CODE", refuse="--code: a code is good once", commands=_SESSION_USERS),
     Option("mfa_process", ("--mfa-process",), "command that prints the MFA code",
            metavar="CMD", config=("mfa_process",), store="mfa_process", commands=_SESSION_USERS | {"configure"}),
     Option("mfa_prompt", ("--prompt",),
@@ -190,8 +191,24 @@ def pick(dest: str, args, conf: dict[str, str], env, origins: dict[str, str]):
 
 
 def configure_values(args) -> dict[str, str | None]:
-    """What configure writes for the options given: config key -> text."""
-    return {o.store: o.config_text(given(args, o.dest)) for o in OPTIONS if o.store}
+    """What configure writes for the options given: config key -> text, or None for a key it deletes.
+
+    A role given by name goes under session_role_name (a run resolves it and remembers its ARN
+    under session_role_arn), a role ARN under session_role_arn; the other key is deleted, so
+    that the two never name different roles.
+    """
+    values: dict[str, str | None] = {}
+    for option in OPTIONS:
+        text = option.config_text(given(args, option.dest)) if option.store else None
+        if text is None:
+            continue
+        if option.dest == "role":
+            arn = text.startswith("arn:")
+            values[OWN_ROLE_KEY if arn else OWN_ROLE_NAME_KEY] = text
+            values[OWN_ROLE_NAME_KEY if arn else OWN_ROLE_KEY] = None
+        else:
+            values[option.store] = text
+    return values
 
 
 def refused_by_configure(args) -> list[str]:

@@ -11,7 +11,7 @@ import re
 from . import inifile, options, storage
 from .errors import ConfigError, ExtraMissing, UsageError
 from .narrowing import Narrowing
-from .options import NARROWING, OWN_ROLE_KEY, OWN_SOURCE_KEY  # noqa: F401 - other modules import them from here
+from .options import NARROWING, OWN_ROLE_KEY, OWN_ROLE_NAME_KEY, OWN_SOURCE_KEY  # noqa: F401 - other modules import them from here
 
 DEFAULT_PROFILE = "terraform_session"
 DEFAULT_SOURCE = "default"
@@ -34,8 +34,6 @@ ENDPOINT_VARS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_I
 # options.py) are not role_arn/source_profile on purpose: with those, AWS readers would
 # assume the role themselves and ignore the session written to the credentials file.
 MARKER = "# managed by terraform-session-token"
-# Heads a config section's keys that the tool added, listing them: clear takes back exactly those.
-WROTE_MARKER = "# terraform-session-token wrote:"
 # Left in a source profile of the credentials file whose keys were moved into the OS keyring.
 KEYRING_MARKER = "# aws_access_key_id, aws_secret_access_key: in the OS keyring (terraform-session-token keys)"
 
@@ -215,7 +213,7 @@ class Settings:
             raise UsageError(
                 f"duration {duration} s is not possible with the source {source}: a role assumed with "
                 "session credentials lasts 1 hour at most",
-                f"use -d {ROLE_CHAINING_LIMIT} or less (refreshes need no code while the login lasts)",
+                f"use -d {ROLE_CHAINING_LIMIT} or less: refreshes need no code while the login lasts",
             )
 
     def check_login_extra(self) -> None:
@@ -313,6 +311,9 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
     if s.source_profile == "__profiles__":
         raise UsageError("the source profile name __profiles__ is the tool's own keyring item", "rename the profile")
     s.role = pick("role")
+    name = conf.get(OWN_ROLE_NAME_KEY)
+    if name and origins.get("role") == f"config {OWN_ROLE_KEY}" and s.role.split("/")[-1] != name:
+        s.role, origins["role"] = name, f"config {OWN_ROLE_NAME_KEY}"  # renamed since the ARN was remembered
     s.mfa_serial = pick("serial")
     s.duration = _int("duration_seconds", pick("duration"), where)
     s.session_name = pick("session_name")
@@ -368,7 +369,7 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
         if not low <= mfa_duration <= high:
             raise UsageError(
                 f"an MFA session of {mfa_duration} s is out of range",
-                f"use between {low} and {high} seconds (36 h)",
+                f"use between {low} and {high} seconds, 36 h",
             )
         s.mfa_session_duration = mfa_duration
     min_left = getattr(args, "min_left", None)
@@ -377,6 +378,12 @@ def resolve(args, files: AwsFiles, env=os.environ) -> Settings:
             s.min_left = parse_duration(min_left)
         except ValueError as e:
             raise UsageError(f"--min-left: {e}", "give how long your run needs, e.g. --min-left 2h")
+        if 0 < s.min_left < s.refresh_margin:  # 0: no minimum (exec's default is 15m)
+            raise UsageError(
+                f"--min-left {min_left.strip()} is {s.min_left} s, less than the {s.refresh_margin} s refresh margin "
+                "every session keeps anyway",
+                "give how long your run needs, with a unit: e.g. --min-left 2h",
+            )
     for dest in NARROWING:
         setattr(s, dest, pick(dest))
     if any(getattr(s, dest) for dest in NARROWING):

@@ -155,7 +155,7 @@ def from_sts(request: Request) -> Session:
         if not devices:
             raise MfaError(
                 "no MFA device is assigned to the source user",
-                "assign one in the IAM console (Security credentials > MFA), or pass --serial",
+                "assign one in the IAM console, under Security credentials > MFA, or pass --serial",
             )
         serial = devices[0] if len(devices) == 1 else mfa.choose_device(devices, request.prompter)
         request.remembered["mfa_serial"] = serial

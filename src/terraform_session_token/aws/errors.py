@@ -77,7 +77,7 @@ def translate(error: Exception, settings: Settings, operation: str = "") -> Tool
     if isinstance(error, e.MissingDependencyException):
         return ExtraMissing(
             f"the source profile [{source}] needs an optional extra: {error}",
-            "pip install 'terraform-session-token[login]' (it brings botocore[crt])",
+            "pip install 'terraform-session-token[login]', which brings botocore[crt]",
         )
     if isinstance(error, e.ProfileNotFound):
         return CredentialsError(
@@ -193,7 +193,7 @@ def _client_error(error, settings: Settings, operation: str) -> ToolError:
         action = {"list_mfa_devices": "iam:ListMFADevices", "get_role": "iam:GetRole"}[operation]
         return CredentialsError(
             f"the source profile [{source}] may not call {action}",
-            "pass --serial and a full role ARN with --role, or grant it (see: terraform-session-token policy)",
+            "pass --serial and a full role ARN with --role, or grant it; see: terraform-session-token policy",
         )
     return AwsError(f"AWS refused {operation or 'the request'}: {code}: {message}".rstrip(": "), "")
 
@@ -234,7 +234,7 @@ def login_failure(error, settings: Settings) -> ToolError:
     if isinstance(error, e.LoginInsufficientPermissions):
         return CredentialsError(
             f"the aws login session of source profile [{source}] may not be refreshed (signin:CreateOAuth2Token)",
-            "attach the SignInLocalDevelopmentAccess managed policy to the user (see: terraform-session-token policy)",
+            "attach the SignInLocalDevelopmentAccess managed policy to the user; see: terraform-session-token policy",
         )
     if isinstance(error, e.LoginTokenLoadError):
         return CredentialsError(f"no usable aws login session for source profile [{source}]", again)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
-from .. import inifile, storage
+from .. import inifile, marks, storage
 from ..errors import ConfigError, CredentialsError, ToolError, UnsafeWriteError, UsageError
-from ..profiles import MARKER, OWN_ROLE_KEY, WROTE_MARKER, AwsFiles, Settings, resolve
+from ..profiles import MARKER, OWN_ROLE_KEY, OWN_ROLE_NAME_KEY, AwsFiles, Settings, resolve
 from ..sessions import Session
 
 
@@ -41,6 +40,14 @@ def load(args, new_profile_ok: bool = False) -> tuple[AwsFiles, Settings]:
 def check_target_exists(files: AwsFiles, settings: Settings, args) -> None:
     """Before any question: a -p NAME that no file and no cache knows is a typo, with a close name
     if any, unless the user asked for a new profile by giving its role (--role, or --no-role)."""
+    unknown = unknown_target(files, settings, args)
+    if unknown is not None:
+        raise unknown[0]
+
+
+def unknown_target(files: AwsFiles, settings: Settings, args) -> tuple[UsageError, str | None] | None:
+    """A -p NAME that no file and no cache knows, its role not given: the refusal that says so, and
+    a close name if there is one (a typo); None for a known profile."""
     from ..profiles import DEFAULT_PROFILE
     from ..sessions import cache_file
 
@@ -53,15 +60,30 @@ def check_target_exists(files: AwsFiles, settings: Settings, args) -> None:
         or files.has_profile(name)
         or os.path.exists(cache_file(name))
     ):
-        return
+        return None
     import difflib
 
     close = difflib.get_close_matches(name, files.profile_names(), n=1)
     create = f"to create [{name}], give its role: --role NAME"
-    raise UsageError(
+    error = UsageError(
         f"profile [{name}] is not in the credentials or config file",
         f"did you mean -p {close[0]}? Or, {create}" if close else f"{create}, or configure -p {name} --role NAME",
     )
+    return error, (close[0] if close else None)
+
+
+def tool_process(files: AwsFiles, profile: str) -> str | None:
+    """The profile's credential_process when it is this tool's for this very profile (configure
+    wrote it); "" when it is another program's; None when there is none."""
+    command = files.config_for(profile).get("credential_process")
+    if not command:
+        return None
+    words = command.replace('"', " ").replace("'", " ").split()
+    ours = any("terraform-session-token" in w or w == "terraform_session_token" for w in words)
+    named = [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-p", "--profile")]
+    if ours and "credential-process" in words and (named[-1] if named else "terraform_session") == profile:
+        return command
+    return ""
 
 
 def check_writable(path: str) -> None:
@@ -123,15 +145,14 @@ def refuse_aws_style_target(settings: Settings, files: AwsFiles) -> None:
 
 SESSION_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token",
                 "expiration", "session_arn", "session_narrowing", "region")  # fmt: skip
-REPLACED = " replaced: "  # in a WROTE_MARKER line, before the JSON of the values the tool replaced
 
 
 def write_session_profile(files: AwsFiles, settings: Settings, session: Session, overwrite_keys: bool) -> bool:
     """Put the session into the credentials file; returns whether the profile already existed.
 
     A section the tool creates carries its marker; a section the user had (region, output, a
-    comment) also gets the list of the keys the tool added and the values it replaced, so that
-    clear gives the section back as it was."""
+    comment) also gets a `session` marker line (marks.py) recording the keys it added and the
+    lines it replaced, so that clear gives the section back as it was."""
     existed = []
 
     def edit(text: str) -> str:
@@ -142,11 +163,9 @@ def write_session_profile(files: AwsFiles, settings: Settings, session: Session,
         explicit = settings.origins.get("region", "").startswith(("flag", "env"))
         if not values.get("region") or (current.get("region") and not explicit):
             del values["region"]  # a region in the section stays unless --region / AWS_REGION says otherwise
-        users = existed[-1] and (
-            not inifile.has_line(text, name, MARKER) or name in inifile.lines_starting(text, WROTE_MARKER)
-        )
+        users = existed[-1] and (not inifile.has_line(text, name, MARKER) or marks.read(text, name, credentials=True))
         if users:
-            text = write_config_keys(text, name, values, files.credentials_path)
+            text = checked_edit(files.credentials_path, marks.write, text, name, marks.SESSION, values, True)
             return inifile.set_section(text, name, {}, marker=MARKER)
         return inifile.set_section(text, name, values, marker=MARKER)
 
@@ -154,57 +173,39 @@ def write_session_profile(files: AwsFiles, settings: Settings, session: Session,
     return existed[-1]
 
 
-def marker_parts(line: str) -> tuple[list[str], dict[str, str]]:
-    """(keys the tool added, values it replaced) from a WROTE_MARKER line."""
-    if not line.startswith(WROTE_MARKER):
-        return [], {}
-    rest = line[len(WROTE_MARKER) :]
-    keys, _, replaced = rest.partition(REPLACED)
+def checked_edit(path: str, edit, text: str, *args):
+    """edit(text, *args) for a file that must parse first (its other sections are the user's)."""
     try:
-        values = json.loads(replaced) if replaced else {}
-    except ValueError:
-        values = {}
-    values = (
-        {k: v for k, v in values.items() if isinstance(k, str) and isinstance(v, str)}
-        if isinstance(values, dict)
-        else {}
-    )
-    return keys.split(), values
-
-
-def write_config_keys(text: str, section: str, values: dict[str, str | None], path: str) -> str:
-    """Set `values` in a section, listing in its marker line the keys the tool added (not those
-    the user had) and the values of the user's it replaced, so that clear can take back exactly
-    what the tool wrote and put back what it replaced."""
-    try:
-        current = inifile.section_values(text, section) or {}
         inifile.parse(text)
+        return edit(text, *args)
     except inifile.IniSyntaxError as e:
         raise ConfigError(f"can't parse {path}: {e}", "fix it by hand; it was left untouched")
-    listed, replaced = marker_parts(inifile.lines_starting(text, WROTE_MARKER).get(section, ""))
-    added = [k for k, v in values.items() if v is not None and k not in current]
-    keys = [k for k in dict.fromkeys(listed + added) if values.get(k, "") is not None]
-    for key, value in values.items():
-        if value is not None and key in current and key not in listed and key not in replaced and current[key] != value:
-            replaced[key] = current[key]
-    text = inifile.remove_line(text, section, WROTE_MARKER, prefix=True)
-    marker = f"{WROTE_MARKER} {' '.join(keys)}" if keys else ""
-    if replaced:
-        marker = (marker or WROTE_MARKER) + REPLACED + json.dumps(replaced, separators=(",", ":"))
-    return inifile.set_section(text, section, values, marker=marker)
 
 
 def remember(files: AwsFiles, settings: Settings, discovered: dict[str, str], say=None) -> None:
-    """Store what discovery found in the profile's config section, so next time needs no IAM call."""
+    """Store what discovery found in the profile's config section (marked as remembered, so that
+    clear takes it back), so next time needs no IAM call."""
     section = files.config_section(settings.profile)
 
     def missing(current: dict[str, str]) -> dict[str, str]:
-        # A role given by name is replaced by its ARN; anything else set by the user stays.
-        return {
-            k: v
-            for k, v in discovered.items()
-            if v and (not current.get(k) or (k == OWN_ROLE_KEY and not current[k].startswith("arn:")))
-        }
+        # A role known by name gets its ARN, unless it is another role's (a one-off --role);
+        # anything else set already stays.
+        found = {}
+        for key, value in discovered.items():
+            if not value:
+                continue
+            if key == OWN_ROLE_KEY:
+                known = current.get(OWN_ROLE_KEY, "")
+                name = current.get(OWN_ROLE_NAME_KEY) or ("" if known.startswith("arn:") else known)
+                wanted = value.split("/")[-1]
+                if name and (name != wanted or known.split("/")[-1] == wanted and known.startswith("arn:")):
+                    continue  # a one-off --role, not the profile's; or its ARN is known already
+                if not name and known:
+                    continue  # an ARN already, and no name to check it against
+            elif current.get(key):
+                continue
+            found[key] = value
+        return found
 
     if not missing(files.config_for(settings.profile)):
         return
@@ -214,11 +215,15 @@ def remember(files: AwsFiles, settings: Settings, discovered: dict[str, str], sa
         current = inifile.section_values(text, section) or {}
         values = missing(current)
         done[:] = list(values)
-        return write_config_keys(text, section, values, files.config_path) if values else text
+        return checked_edit(files.config_path, marks.write, text, section, marks.REMEMBERED, values) if values else text
 
     update_ini(files.config_path, edit)
     if done:
         (say or _to_stderr)(f"Remembered in [{section}] of {files.config_path}: {', '.join(done)}")
+
+
+def _quiet(line: str) -> None:
+    """Nothing said: the config file's marker line records it."""
 
 
 def _to_stderr(line: str) -> None:
@@ -236,8 +241,8 @@ def remember_or_warn(files: AwsFiles, settings: Settings, discovered: dict[str, 
 def warn_no_verify(settings: Settings) -> None:
     if not settings.verify_ssl:
         print(
-            "WARNING: TLS verification is disabled (-v). This is not recommended: "
-            "give your proxy's CA with --ca-bundle PATH or AWS_CA_BUNDLE instead.",
+            "terraform-session-token: warning: TLS verification is disabled (-v); "
+            "give your proxy's CA with --ca-bundle PATH or AWS_CA_BUNDLE instead",
             file=sys.stderr,
         )
 
@@ -248,7 +253,14 @@ class SessionSource:
     exec's credential endpoint asks it again and again for as long as the child runs.
     """
 
-    def __init__(self, args, use_tty: bool = True, wait_limit: float | None = None, record_fast: bool = False):
+    def __init__(
+        self,
+        args,
+        use_tty: bool = True,
+        wait_limit: float | None = None,
+        record_fast: bool = False,
+        under_sdk: bool = False,
+    ):
         from ..prompts.terminal import Prompter
         from ..providers import Request
 
@@ -257,8 +269,18 @@ class SessionSource:
         warn_no_verify(settings)
         self.prompter = Prompter(use_tty=use_tty)
         self.request = Request(settings, files, self.prompter, getattr(args, "code", None), wait_limit, args=args)
-        self.request.save_discovered = remember_or_warn
+        self.request.save_discovered = self._remember
         self.request.record_fast = record_fast
+        # Under an SDK (credential-process) stderr is the caller's output (Terraform's init):
+        # what was remembered is said on the terminal the code was typed at, or not at all.
+        self.under_sdk = under_sdk
+
+    def _remember(self, files: AwsFiles, settings: Settings, remembered: dict[str, str]) -> None:
+        """What discovery found, into the config file (called by the providers under the profile's lock)."""
+        say = None
+        if self.under_sdk:
+            say = self._say_on_terminal if self.prompter.asked else _quiet
+        remember_or_warn(files, settings, remembered, say)
 
     @property
     def settings(self) -> Settings:
@@ -276,15 +298,23 @@ class SessionSource:
         self.request.code_flag = None  # a code is good once: later refreshes ask anew
         return session
 
+    def _say_on_terminal(self, line: str) -> None:
+        self.prompter.say(f"terraform-session-token: {line[0].lower()}{line[1:]}")
+
     def close(self) -> None:
         self.prompter.close()
 
 
 def cached_session(
-    args, use_tty: bool = True, wait_limit: float | None = None, min_left: int = 0, record_fast: bool = False
+    args,
+    use_tty: bool = True,
+    wait_limit: float | None = None,
+    min_left: int = 0,
+    record_fast: bool = False,
+    under_sdk: bool = False,
 ):
     """The profile's session once (env, credential-process, exec with static keys)."""
-    source = SessionSource(args, use_tty, wait_limit, record_fast)
+    source = SessionSource(args, use_tty, wait_limit, record_fast, under_sdk)
     try:
         return source.get(force=bool(getattr(args, "force", False)), min_left=min_left), source.settings
     finally:

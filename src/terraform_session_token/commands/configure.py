@@ -6,14 +6,19 @@ import os
 import shutil
 import sys
 
-from .. import options
+from .. import marks, options
 from ..errors import UsageError
-from ..options import OWN_ROLE_KEY
+from ..options import OWN_ROLE_KEY, OWN_ROLE_NAME_KEY
 from . import common
 
 
 def add_arguments(parser) -> None:
     """configure stores the session options it is given in the profile."""
+    parser.add_argument(
+        "--remove",
+        action="store_true",
+        help="take back what configure wrote into the profile, byte for byte (sessions stay: clear removes them)",
+    )
 
 
 def tool_command() -> str:
@@ -34,7 +39,9 @@ def tool_command() -> str:
 def run(args) -> int:
     refused = options.refused_by_configure(args)
     if refused:
-        raise UsageError("configure can't store " + ", ".join(refused), "pass those to the commands that use them")
+        raise UsageError("configure can't store " + "; ".join(refused), "pass those to the commands that use them")
+    if getattr(args, "remove", False):
+        return remove(args)
     if getattr(args, "no_role", False) and not getattr(args, "serial", None):
         raise UsageError(
             "configure --no-role needs --serial", "a profile with mfa_serial and no role is a user session"
@@ -57,12 +64,11 @@ def run(args) -> int:
             )
     # A region is written when given, or when the profile has none yet (the one it will use).
     if settings.origins.get("region") != "flag" and files.config_for(settings.profile).get("region"):
-        values["region"] = None
+        values.pop("region", None)
     else:
         values["region"] = settings.region
-    values = {k: v for k, v in values.items() if v}
     if getattr(args, "no_role", False):
-        values[OWN_ROLE_KEY] = None  # no role: mfa_serial alone makes it a user session
+        values[OWN_ROLE_KEY] = values[OWN_ROLE_NAME_KEY] = None  # no role: mfa_serial alone makes it a user session
     for key, value in values.items():
         if value is not None and (value != value.strip() or any(c in value for c in "\r\n\x00")):
             raise UsageError(
@@ -75,16 +81,59 @@ def run(args) -> int:
 
     def edit(text: str) -> str:
         # The whole file must parse as botocore parses it, not only our section.
-        return common.write_config_keys(text, section, values, files.config_path)
+        return common.checked_edit(files.config_path, marks.write, text, section, marks.CONFIGURED, values)
 
     common.update_ini(files.config_path, edit)
     written = ", ".join(k for k, v in values.items() if v is not None)
     print(f"Wrote into [{section}] of {files.config_path}: {written}")
     print(f"credential_process = {process}")
     if settings.profile in files.credentials:
-        print(
-            f"Note: the credentials file also has [{settings.profile}]; AWS tools use those keys first. "
-            f"Remove them with: terraform-session-token clear -p {settings.profile}"
+        fix = (
+            f"remove it with: terraform-session-token clear -p {settings.profile}"
+            if files.is_managed(settings.profile)
+            else f"remove [{settings.profile}] from {files.credentials_path} by hand, or configure another -p"
         )
+        print(f"Note: the credentials file also has [{settings.profile}]; AWS tools use its keys first: {fix}")
     print(f'Terraform: provider "aws" {{ profile = "{settings.profile}" }}')
+    return 0
+
+
+def remove(args) -> int:
+    """configure --remove: what configure wrote into the profile taken back, byte for byte."""
+    from ..options import OPTIONS, given
+    from ..profiles import AwsFiles, resolve
+
+    others = [o.flags[0] for o in OPTIONS if o.dest != "profile" and given(args, o.dest) is not None]
+    if others:
+        raise UsageError(
+            f"configure --remove takes only -p, not {', '.join(others)}", "e.g. configure --remove -p prod"
+        )
+    files = AwsFiles.load()
+    settings = resolve(args, files)
+    section = files.config_section(settings.profile)
+    taken: list[str] = []
+    layers = marks.read(files.config_text or "", section)
+
+    def edit(text: str) -> str:
+        text, keys = common.checked_edit(files.config_path, marks.take_back, text, section, marks.CONFIGURED)
+        taken[:] = keys
+        return text
+
+    if marks.CONFIGURED in layers:
+        common.update_ini(files.config_path, edit)
+        what = ", ".join(taken) or "nothing"
+        print(f"Took back what configure wrote into [{section}] of {files.config_path}: {what}")
+    else:
+        print(f"Nothing to remove: configure wrote nothing into [{section}] of {files.config_path}.")
+    rest = []
+    if marks.REMEMBERED in layers:
+        rest.append("what runs remembered (" + ", ".join(layers[marks.REMEMBERED].keys) + ")")
+    if files.is_managed(settings.profile):
+        rest.append(f"a session in [{settings.profile}] of {files.credentials_path}")
+    from .. import sessions
+
+    if settings.profile in sessions.cached_names():
+        rest.append("a cached session")
+    if rest:
+        print(f"Left: {'; '.join(rest)}. To sign out: terraform-session-token clear -p {settings.profile}")
     return 0

@@ -97,7 +97,7 @@ def run(args) -> int:
         raise UsageError(
             f"[{settings.profile}] is a session of the IAM user itself (no role), and AWS signs in to the "
             "console only with role sessions",
-            "give the profile a role (--role NAME), or sign in to the console as the user with its password",
+            "give the profile a role with --role NAME, or sign in to the console as the user with its password",
         )
     where = f"[{files.config_section(settings.profile)}] of {files.config_path}"
     conf = files.config_for(settings.profile)
@@ -140,7 +140,9 @@ def run(args) -> int:
     try:
         landing = console.destination(args.destination, known, region)
     except ValueError as e:
-        raise UsageError(f"--destination: {e}", "a service (s3), a path (ec2/home#Instances) or a console URL")
+        raise UsageError(
+            f"--destination: {e}", "a service such as s3, a path such as ec2/home#Instances, or a console URL"
+        )
 
     notes = []
     if chained:

@@ -35,6 +35,8 @@ def run(args) -> int:
 
     # Called as configure writes it (nothing but -p): what it serves is recorded for the hot path.
     record = profile_of(sys.argv[1:]) is not None
-    session, settings = common.cached_session(args, use_tty=True, wait_limit=max(args.timeout, 0.0), record_fast=record)
+    session, settings = common.cached_session(
+        args, use_tty=True, wait_limit=max(args.timeout, 0.0), record_fast=record, under_sdk=True
+    )
     sys.stdout.write(session.process_json(early_by=settings.refresh_margin) + "\n")
     return 0

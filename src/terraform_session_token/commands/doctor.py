@@ -33,6 +33,55 @@ class Report:
         print(f"FAIL  {text}\n      fix: {fix}")
 
 
+def _sources(files: AwsFiles, settings) -> list[str]:
+    """The profiles that could be the source: long-term keys (a file, the keyring) or an aws login."""
+    return [
+        name
+        for name in files.profile_names()
+        if name != settings.profile
+        and (files.plaintext_keys(name) or files.keys_in_keyring(name) or files.config_for(name).get("login_session"))
+    ]
+
+
+def check_source_profile(report: Report, files: AwsFiles, settings, env=os.environ) -> str | None:
+    """First, since everything else follows from it: a source profile that is nowhere, with the fix
+    that works (the profile that has keys). Returns the command line that makes a session then."""
+    source = settings.source_profile
+    if files.has_profile(source) or (not settings.source_explicit and env.get("AWS_ACCESS_KEY_ID")):
+        return None
+    import difflib
+
+    candidates = _sources(files, settings)
+    close = difflib.get_close_matches(source, candidates, n=1)
+    pick = close[0] if close else (candidates[0] if len(candidates) == 1 else None)
+    if env.get("AWS_PROFILE") in candidates:
+        pick = env["AWS_PROFILE"]
+    what = f"source profile [{source}] not found in the credentials or config file"
+    if candidates:
+        what += "; profiles with keys: " + ", ".join(f"[{c}]" for c in candidates)
+    if env.get("AWS_PROFILE") and env["AWS_PROFILE"] != source:
+        what += (
+            f". AWS_PROFILE={env['AWS_PROFILE']} does not choose the source: the keys are read from "
+            f"[{source}] unless --source-profile (or session_source_profile) names another"
+        )
+    profile = "" if settings.profile == "terraform_session" else f" -p {settings.profile}"
+    name = pick or "NAME"
+    if files.config_for(settings.profile).get("credential_process"):
+        command = f"terraform-session-token configure -p {settings.profile} --source-profile {name}"
+        done = None  # credential_process then reads the keys of [NAME]
+    else:
+        command = f"terraform-session-token{profile} --source-profile {name}"
+        done = command  # a first run remembers it for the profile
+    if pick:
+        fix = command
+    elif candidates:
+        fix = f"{command}, NAME one of: {', '.join(candidates)}; or create [{source}]: aws configure --profile {source}"
+    else:
+        fix = f"create it: aws configure --profile {source}; or keys of another profile: {command}"
+    report.fail(what, fix)
+    return done
+
+
 def check_source_keys(report: Report, files: AwsFiles, settings) -> None:
     """Where the source's long-term keys live; plaintext ones are worth moving."""
     source = settings.source_profile
@@ -41,17 +90,17 @@ def check_source_keys(report: Report, files: AwsFiles, settings) -> None:
     elif files.plaintext_keys(source):
         report.warn(
             f"the long-term keys of source profile [{source}] are in plaintext in {files.plaintext_location(source)}",
-            f"terraform-session-token keys import --source-profile {source}",
+            f"terraform-session-token keys import {source}",
         )
     others = [p for p in files.profile_names() if p != source and files.plaintext_keys(p)]
     if others:
         report.warn(
             "other profiles hold long-term keys in plaintext: " + ", ".join(f"[{p}]" for p in others),
-            "terraform-session-token keys import --source-profile NAME for each",
+            "terraform-session-token keys import NAME, for each",
         )
 
 
-def check_files(report: Report, files: AwsFiles, settings, env=os.environ) -> None:
+def check_files(report: Report, files: AwsFiles, settings, env=os.environ, refresh: str | None = None) -> None:
     shadowing = [v for v in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN") if env.get(v)]
     if shadowing:
         report.warn(
@@ -80,7 +129,10 @@ def check_files(report: Report, files: AwsFiles, settings, env=os.environ) -> No
             report.warn(
                 f"[{settings.profile}] has keys in the credentials file and a credential_process in the config: "
                 "AWS tools use the keys first",
-                f"terraform-session-token clear -p {settings.profile}",
+                f"terraform-session-token -p {settings.profile} moves that session to the cache; or clear -p "
+                f"{settings.profile} signs out, keeping what configure wrote"
+                if files.is_managed(settings.profile)
+                else f"remove [{settings.profile}] from {files.credentials_path} by hand: the tool did not write it",
             )
         else:
             report.ok(f"[{settings.profile}] gets its credentials from: {conf['credential_process']}")
@@ -92,11 +144,12 @@ def check_files(report: Report, files: AwsFiles, settings, env=os.environ) -> No
     elif session is None:
         report.fail(
             f"no session in [{settings.profile}] of {files.credentials_path}",
-            f"run: terraform-session-token -p {settings.profile}",
+            f"run: {refresh or 'terraform-session-token -p ' + settings.profile}",
         )
     elif not session.is_fresh(0):
         report.fail(
-            f"the session in [{settings.profile}] has expired", f"run: terraform-session-token -p {settings.profile}"
+            f"the session in [{settings.profile}] has expired",
+            f"run: {refresh or 'terraform-session-token -p ' + settings.profile}",
         )
     else:
         report.ok(f"the session in [{settings.profile}] is valid ({describe_left(session.seconds_left())})")
@@ -315,7 +368,9 @@ def check_aws(report: Report, files: AwsFiles, settings) -> None:
         aws.check_source_credentials()
         identity = aws.sts.caller_identity()
     except ToolError as e:
-        report.fail(f"source profile [{settings.source_profile}]: {e.message}", e.hint or "check the source keys")
+        source = f"[{settings.source_profile}]"
+        what = e.message if source in e.message else f"source profile {source}: {e.message}"
+        report.fail(what, e.hint or "check the source keys")
         return
     report.ok(f"source profile [{settings.source_profile}] is {identity['Arn']}")
     from email.utils import parsedate_to_datetime
@@ -389,13 +444,15 @@ def run(args) -> int:
     files, settings = load(args)
     warn_no_verify(settings)
     report = Report()
-    check_files(report, files, settings)
+    refresh = check_source_profile(report, files, settings)
+    source_missing = report.failed
+    check_files(report, files, settings, refresh=refresh)
     check_source_keys(report, files, settings)
     check_login_source(report, settings)
     check_long_runs(report, files, settings)
     check_prompt(report, settings)
     check_session_options(report, settings)
     check_console(report, files, settings)
-    if not args.offline:
+    if not args.offline and not source_missing:  # the cause is said, first and once
         check_aws(report, files, settings)
     return 1 if report.failed else 0

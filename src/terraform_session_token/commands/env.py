@@ -18,12 +18,18 @@ CONFLICTING = (
 )
 
 
+# Shells that quote as another does: bash and zsh take sh's quoting.
+ALIASES = {"bash": "sh", "zsh": "sh", "pwsh": "powershell"}
+FORMATS = ("sh", "bash", "zsh", "fish", "powershell", "pwsh", "cmd", "json")
+
+
 def add_arguments(parser) -> None:
     parser.add_argument(
         "--format",
-        choices=("sh", "fish", "powershell", "cmd", "json"),
+        choices=FORMATS,
         default=None,
-        help="the shell to quote for (default: sh for bash, zsh and dash; powershell on Windows); json for programs",
+        help="the shell to quote for: sh (also bash, zsh, dash: the default), fish, powershell (pwsh; "
+        "the default on Windows) or cmd; json for programs",
     )
 
 
@@ -99,7 +105,7 @@ def render(env: dict[str, str | None], shell: str) -> str:
 def run(args) -> int:
     import os
 
-    shell = args.format or ("powershell" if os.name == "nt" else "sh")
+    shell = ALIASES.get(args.format, args.format) or ("powershell" if os.name == "nt" else "sh")
     session, settings = common.cached_session(args)
     print(render(session_environment(session, settings.region), shell))
     return 0

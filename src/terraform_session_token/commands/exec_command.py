@@ -115,7 +115,7 @@ def _run_with_static_keys(args, source: common.SessionSource, argv: list[str], m
             raise UsageError(
                 f"with --static-keys the child's credentials last one session ({duration} s), "
                 f"less than the {min_left} s --min-left asks for",
-                "drop --static-keys (the endpoint refreshes them), or use a longer -d",
+                "drop --static-keys: the endpoint refreshes them; or use a longer -d",
             )
         session = source.get(force=bool(getattr(args, "force", False)), min_left=min_left)
     finally:
@@ -148,14 +148,14 @@ def _run_with_endpoint(args, source: common.SessionSource, argv: list[str], min_
             raise UsageError(
                 f"the MFA session lasts {settings.mfa_session_duration} s, less than the {min_left} s "
                 "--min-left asks for",
-                "raise mfa_session_duration (up to 129600 s, 36 h)",
+                "raise mfa_session_duration, up to 129600 s = 36 h",
             )
         source.request.mfa_session_min_left = min_left  # ask for its code now, not mid-run
     elif not automatic and min_left + settings.refresh_margin > duration:
         raise UsageError(
             f"without mfa_session each refresh needs a new MFA code: the run can go on {duration} s "
             f"without one, less than the {min_left} s --min-left asks for",
-            "set mfa_session = true (one code for the MFA session's length), or mfa_process, or a longer -d",
+            "set mfa_session = true for one code per MFA session, or mfa_process, or a longer -d",
         )
     session = source.get(force=bool(getattr(args, "force", False)))
     # --min-left was the start's question. Mid-run, the MFA session signs role refreshes for as long

@@ -18,17 +18,31 @@ MAX_AGE_DAYS = 90
 ACCEPT_DELAYS = (1, 1, 2, 2, 3, 3, 4, 4, 5)
 
 
+def _name_arguments(parser, what: str, default: str | None = None) -> None:
+    """The profile, as NAME or as --source-profile NAME (the same for every action)."""
+    hint = f" (default: {default})" if default else ""
+    parser.add_argument("name", metavar="NAME", nargs="?", default=None, help=f"{what}{hint}")
+    parser.add_argument(
+        "--source-profile", metavar="NAME", dest="source_profile", default=argparse.SUPPRESS, help="the same as NAME"
+    )
+    parser.set_defaults(default_name=default)
+
+
 def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="keys_command", metavar="action")
-    imp = sub.add_parser("import", help="move a profile's keys from the credentials file into the OS keyring")
-    imp.add_argument("--source-profile", metavar="NAME", default=DEFAULT_SOURCE, help="the profile (default: default)")
+    imp = sub.add_parser(
+        "import",
+        help="move a profile's keys from the credentials file into the OS keyring",
+        description="Move the two key lines of a credentials-file profile into the OS keyring.",
+    )
+    _name_arguments(imp, "the profile whose keys to move", DEFAULT_SOURCE)
     add = sub.add_parser("add", help="store keys for a profile (asked on the terminal, or JSON on stdin)")
-    add.add_argument("name", metavar="NAME", help="the source profile the keys are for")
+    _name_arguments(add, "the source profile the keys are for")
     add.add_argument("--json", action="store_true", help='read {"AccessKeyId": ..., "SecretAccessKey": ...} from stdin')
     lst = sub.add_parser("list", help="profiles whose keys are in the keyring")
     lst.add_argument("--check", action="store_true", help="ask IAM how old each key is")
     rot = sub.add_parser("rotate", help="replace a stored key with a new one (IAM), then delete the old one")
-    rot.add_argument("name", metavar="NAME", nargs="?", default=DEFAULT_SOURCE, help="the profile (default: default)")
+    _name_arguments(rot, "the profile", DEFAULT_SOURCE)
     rem = sub.add_parser(
         "remove",
         help="delete a profile's keys from the keyring: often the only copy of the key (keys export it first)",
@@ -36,19 +50,30 @@ def add_arguments(parser) -> None:
         "key, this destroys the only copy of its secret (IAM never shows a secret again): "
         "run 'keys export NAME' first, or create a new key in IAM. Asks for confirmation at a terminal.",
     )
-    rem.add_argument("name", metavar="NAME", help="the profile whose keys to delete")
+    _name_arguments(rem, "the profile whose keys to delete")
     rem.add_argument("--yes", action="store_true", help="delete without asking (no terminal: required)")
     exp = sub.add_parser(
         "export", help="write a profile's keys from the keyring back into the credentials file (plaintext)"
     )
-    exp.add_argument("name", metavar="NAME", help="the profile whose keys to write back")
-    imp.description = "Move the two key lines of a credentials-file profile into the OS keyring."
+    _name_arguments(exp, "the profile whose keys to write back")
     for p in (lst, rot):
         p.add_argument("--region", metavar="REGION", default=argparse.SUPPRESS, help="region for the IAM/STS calls")
         p.add_argument(
             "--endpoint-url", metavar="URL", default=argparse.SUPPRESS, help="IAM/STS endpoint (e.g. a local AWS)"
         )
         p.add_argument("--ca-bundle", metavar="PATH", default=argparse.SUPPRESS, help="CA bundle for TLS verification")
+
+
+def _profile_name(args) -> str:
+    """NAME or --source-profile NAME (both: the same), else the action's default; checked."""
+    given = [n for n in (getattr(args, "name", None), getattr(args, "source_profile", None)) if n]
+    if len(set(given)) > 1:
+        raise UsageError(f"two profiles given: {given[0]} and --source-profile {given[1]}", "give one")
+    name = given[0] if given else getattr(args, "default_name", None)
+    if not name:
+        raise UsageError(f"keys {args.keys_command} needs a profile name", f"e.g. keys {args.keys_command} NAME")
+    _check_name(name)
+    return name
 
 
 def run(args) -> int:
@@ -97,8 +122,7 @@ def _mark_in_keyring(files: AwsFiles, name: str, expected_key_id: str | None, in
 def import_keys(args) -> int:
     from .. import keystore
 
-    name = args.source_profile
-    _check_name(name)
+    name = _profile_name(args)
     files = AwsFiles.load()
     values = files.credentials.get(name)
     in_config = False
@@ -139,8 +163,8 @@ def _read_keys_from_terminal():
     from .. import keystore
 
     try:
-        key_id = getpass.getpass("AWS access key id: ").strip()
-        secret = getpass.getpass("AWS secret access key: ").strip()
+        key_id = input("AWS access key id: ").strip()  # shown as typed, as aws configure does: it is no secret
+        secret = getpass.getpass("AWS secret access key (not shown): ").strip()
     except EOFError:
         raise UsageError("input ended before the keys were given", "type them, or pipe JSON with --json")
     return keystore.Keys(key_id, secret)
@@ -163,13 +187,12 @@ def _read_keys_from_json():
 def add_keys(args) -> int:
     from .. import keystore
 
-    name = args.name
-    _check_name(name)
+    name = _profile_name(args)
     files = AwsFiles.load()
     if files.plaintext_keys(name):
         raise UsageError(
             f"[{name}] already has keys in plaintext in {files.credentials_path}",
-            f"move those instead: keys import --source-profile {name}",
+            f"move those instead: keys import {name}",
         )
     if name in files.credentials and files.credentials[name].get("aws_session_token"):
         raise UsageError(f"[{name}] holds a session", "choose the name of a source profile")
@@ -240,10 +263,10 @@ def rotate(args) -> int:
     and a new key that ends up stored nowhere is deleted again (also on Ctrl-C)."""
     from .. import keystore
 
-    name = args.name
+    name = _profile_name(args)
     old = keystore.load(name)
     if old is None:
-        raise KeyringError(f"no keys for [{name}] in the OS keyring", f"keys import --source-profile {name} first")
+        raise KeyringError(f"no keys for [{name}] in the OS keyring", f"keys import {name} first")
     aws = _aws_for(args, name, old)
     try:
         new = aws.iam.create_access_key()
@@ -304,7 +327,7 @@ def _store_replacing(name: str, new, old) -> None:
         raise KeyringError(
             f"{failure.message}, and the keyring lost the old key {old.masked()} while replacing it; "
             f"it was written to [{name}] in {files.credentials_path} so that it is not lost",
-            f"move it back when the keyring works: terraform-session-token keys import --source-profile {name}",
+            f"move it back when the keyring works: terraform-session-token keys import {name}",
         )
     raise KeyringError(
         f"{failure.message}; the keyring dropped the old key {old.masked()} while replacing it, "
@@ -349,7 +372,7 @@ def _confirm_removal(name: str, keys, args) -> None:
         if not prompter.available:
             raise UsageError(
                 f"keys remove would destroy the only copy of the key {keys.masked()} of [{name}]",
-                f"keep a copy first (keys export {name}), then pass --yes",
+                f"keep a copy first with keys export {name}, then pass --yes",
             )
         prompter.say(
             f"The OS keyring holds the only copy of the key {keys.masked()} of [{name}]; IAM never shows a "
@@ -365,22 +388,35 @@ def _confirm_removal(name: str, keys, args) -> None:
 def remove(args) -> int:
     from .. import keystore
 
-    name = args.name
-    _check_name(name)
+    name = _profile_name(args)
     files = AwsFiles.load()
     keys = keystore.load(name)
     in_file = files.credentials.get(name, {}).get("aws_access_key_id")
     if keys is not None and in_file != keys.access_key_id:
         _confirm_removal(name, keys, args)
     existed = keystore.delete(name)
-    if files.keys_in_keyring(name):
+    emptied: list[str] = []
+    for path, section in ((files.credentials_path, name), (files.config_path, files.config_section(name))):
 
-        def edit(text: str) -> str:
-            return inifile.remove_line(text, name, KEYRING_MARKER)
+        def edit(text: str, path: str = path, section: str = section) -> str:
+            if not inifile.has_line(text, section, KEYRING_MARKER):
+                return text
+            text = inifile.remove_line(text, section, KEYRING_MARKER)
+            if not inifile.has_only_header(text, section):
+                return text
+            emptied.append(f"[{section}] of {path}")  # it held only the keys: nothing is left to keep
+            return inifile.remove_sections(text, [section])
 
-        update_ini(files.credentials_path, edit)
+        if section in inifile.sections_with_line(_text_of(path, files), KEYRING_MARKER):
+            update_ini(path, edit)
     print(f"Removed the keys of [{name}] from the OS keyring." if existed else f"No keys for [{name}] in the keyring.")
+    for where in emptied:
+        print(f"Removed {where}: it held nothing but the keys.")
     return 0
+
+
+def _text_of(path: str, files: AwsFiles) -> str:
+    return (files.credentials_text if path == files.credentials_path else files.config_text) or ""
 
 
 def _write_keys_to_file(files: AwsFiles, name: str, keys) -> None:
@@ -405,8 +441,7 @@ def export(args) -> int:
     the marker line; the keyring keeps its copy until keys remove."""
     from .. import keystore
 
-    name = args.name
-    _check_name(name)
+    name = _profile_name(args)
     keys = keystore.load(name)
     if keys is None:
         raise KeyringError(f"no keys for [{name}] in the OS keyring", "see: terraform-session-token keys list")

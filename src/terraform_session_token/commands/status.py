@@ -19,9 +19,7 @@ def add_arguments(parser) -> None:
         "-p", "--profile", default=argparse.SUPPRESS, metavar="NAME", help="only this profile's sessions"
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument(
-        "--keys", action="store_true", help="with --json: also where each profile's long-term keys live"
-    )
+    parser.add_argument("--keys", action="store_true", help="list where each profile's long-term keys live")
 
 
 def collect(files: AwsFiles) -> list[dict]:
@@ -83,32 +81,46 @@ def source_keys(files: AwsFiles) -> list[dict]:
     return rows
 
 
+def _check_profile(files: AwsFiles, name: str) -> None:
+    """status -p NAME of a profile no file and no cache knows: a typo, said as such."""
+    from ..errors import UsageError
+
+    if files.has_profile(name) or name in sessions.cached_names():
+        return
+    import difflib
+
+    close = difflib.get_close_matches(name, files.profile_names(), n=1)
+    raise UsageError(
+        f"profile [{name}] is not in the credentials or config file",
+        f"did you mean -p {close[0]}?" if close else "see: terraform-session-token status",
+    )
+
+
 def run(args) -> int:
     files = AwsFiles.load()
     rows = collect(files)
-    if getattr(args, "profile", None):  # -p before or after the command: that profile's rows only
-        rows = [r for r in rows if r["profile"] == args.profile]
+    profile = getattr(args, "profile", None)
+    if profile:  # -p before or after the command: that profile's rows only
+        _check_profile(files, profile)
+        rows = [r for r in rows if r["profile"] == profile]
     keys = source_keys(files)
     if args.json:
         print(json.dumps({"sessions": rows, "long_term_keys": keys} if args.keys else rows, indent=2))
         return 0
-    in_keyring = [f"[{r['profile']}]" for r in keys if r["keys"] == "OS keyring"]
-    plaintext = [r for r in keys if r["keys"] != "OS keyring"]
-    if in_keyring:
-        print("Long-term keys in the OS keyring: " + ", ".join(in_keyring))
-    if plaintext:
-        where = sorted({r["keys"][len("plaintext in ") :] for r in plaintext})
-        print(
-            f"Long-term keys in plaintext: {len(plaintext)} profile(s) in {' and '.join(where)} "
-            "(doctor names them; keys import moves them)"
-        )
-    if keys:
+    if args.keys:
+        if keys:
+            print("Long-term keys (keys import NAME moves plaintext ones into the OS keyring):")
+            _table(("PROFILE", "KEYS"), [(f"[{r['profile']}]", r["keys"]) for r in keys])
+        else:
+            print("No long-term keys in the AWS files or the OS keyring.")
         print()
+    else:
+        _key_summary(keys)
     profile_rows = [r for r in rows if r["where"] not in ("MFA session cache", LOGIN)]
     mfa_rows = [r for r in rows if r["where"] == "MFA session cache"]
     login_rows = [r for r in rows if r["where"] == LOGIN]
     if not rows:
-        print("No sessions managed by terraform-session-token.")
+        print(f"No session for [{profile}]." if profile else "No sessions managed by terraform-session-token.")
         return 0
     if profile_rows:
         # Session policies, source identity and tags: a column of their own when any session has them.
@@ -121,7 +133,7 @@ def run(args) -> int:
     if mfa_rows:
         if profile_rows:
             print()
-        print("MFA sessions (mfa_session = true; clear -p PROFILE takes back the one it uses):")
+        print("MFA sessions (mfa_session = true; clear -p PROFILE removes the one it uses):")
         _table(
             ("SOURCE", "USER", "EXPIRES", "LEFT"),
             [(f"[{sessions.mfa_cache_source(r['profile'])}]", r["identity"] or "-", r["expires"] or "-",
@@ -137,6 +149,21 @@ def run(args) -> int:
               + r["profile"], describe_left(r["seconds_left"]) if r["expires"] else "-") for r in login_rows],
         )  # fmt: skip
     return 0
+
+
+def _key_summary(keys: list[dict]) -> None:
+    in_keyring = [f"[{r['profile']}]" for r in keys if r["keys"] == "OS keyring"]
+    plaintext = [r for r in keys if r["keys"] != "OS keyring"]
+    if in_keyring:
+        print("Long-term keys in the OS keyring: " + ", ".join(in_keyring))
+    if plaintext:
+        where = sorted({r["keys"][len("plaintext in ") :] for r in plaintext})
+        print(
+            f"Long-term keys in plaintext: {len(plaintext)} profile(s) in {' and '.join(where)} "
+            "(status --keys names them; keys import moves them)"
+        )
+    if keys:
+        print()
 
 
 def _table(header: tuple[str, ...], body: list[tuple[str, ...]]) -> None:

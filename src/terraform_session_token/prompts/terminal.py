@@ -8,26 +8,33 @@ import sys
 from ..errors import MfaError
 from . import ATTEMPTS, CODE, check_code
 
+NO_INPUT = "pass --code, set mfa_process to a command that prints the code, or choose a prompt with mfa_prompt"
+
 
 def ask(question, prompter) -> str:
     """A code typed at the prompter: up to three tries at a terminal, one from piped input."""
     serial, timeout = question.serial, question.timeout
     attempts = ATTEMPTS if prompter.interactive else 1
-    for _ in range(attempts):
+    for attempt in range(1, attempts + 1):
         answer = prompter.ask(question.prompt, timeout, question.limit)
         while answer is not None and not answer.strip() and not prompter.interactive:
             answer = prompter.ask(
                 question.prompt, timeout, question.limit
             )  # piped input: blank lines are answers to other prompts
         if answer is None:
-            raise MfaError("no MFA code: input ended before one was given", "run again and type the code")
+            if prompter.interactive:
+                raise MfaError("no MFA code: input ended before one was given", "run again and type the code")
+            raise MfaError("an MFA code is needed but there is no terminal, and the input ended before one", NO_INPUT)
         if CODE.fullmatch(answer.strip()):
             return answer.strip()
         if not prompter.interactive:
             check_code(answer, "standard input")  # says what is wrong with it
-        if prompter.interactive:
+        elif attempt < attempts:
             prompter.say(f"An MFA code is 6 digits (device {serial}); try again.")
-    raise MfaError("no valid MFA code was given", "type the 6 digits your MFA app shows for " + serial)
+    raise MfaError(
+        f"no valid MFA code was given in {attempts} tries",
+        "run again, and type the 6 digits your MFA app shows for " + serial,
+    )
 
 
 class Prompter:
@@ -36,10 +43,39 @@ class Prompter:
     credential-process uses the terminal: the AWS SDK that runs it owns stdin and stdout.
     """
 
-    def __init__(self, use_tty: bool = False):
+    def __init__(self, use_tty: bool = False, banner: str = ""):
         self.use_tty = use_tty
         self._tty = self._tty_out = None
         self._opened = False
+        self.banner = banner  # printed before the first prompt, if one is shown
+        self._ahead: str | None = None  # piped input read before its prompt was shown
+        self._read_ahead = False
+        self.asked = False  # whether a prompt was shown
+
+    def _show_banner(self) -> None:
+        if self.banner:
+            banner, self.banner = self.banner, ""
+            self.say(banner)
+
+    def has_input(self) -> bool:
+        """Whether someone can answer: a terminal, or piped input. Input that is there already (a
+        line, or its end) is read now, before the prompt: with none, nothing is shown. A pipe
+        still empty gets the prompt first, for a program that answers prompts once it sees them."""
+        if self.interactive:
+            return True
+        if self.use_tty:
+            return False
+        if not self._read_ahead:
+            from .. import system
+
+            try:
+                waiting = system.input_waiting(sys.stdin)
+            except (OSError, ValueError):
+                waiting = True
+            if not waiting:
+                return True
+            self._ahead, self._read_ahead = sys.stdin.readline(), True
+        return bool(self._ahead)
 
     def _open(self) -> None:
         """Open the terminal on first use: a cached session never needs it."""
@@ -66,15 +102,29 @@ class Prompter:
         return self._tty is not None if self.use_tty else sys.stdin.isatty()
 
     def say(self, text: str) -> None:
+        self._show_banner()
         self._open()
         out = self._tty_out if self.use_tty else sys.stdout
         if out is not None:
             out.write(text + "\n")
             out.flush()
 
-    def ask(self, prompt: str, timeout: float | None = None, limit: float | None = None) -> str | None:
+    def ask(self, prompt: str, timeout: float | None = None, limit: float | None = None, lead: str = "") -> str | None:
         """One answer, or None at end of input; MfaError when `timeout` seconds pass first (the error
-        names `limit`, the whole wait the user set, of which `timeout` is what was left)."""
+        names `limit`, the whole wait the user set, of which `timeout` is what was left). The banner
+        and `lead` (lines before the prompt) are shown only if the prompt is: piped input that has
+        ended shows nothing."""
+        if not self.use_tty and not self.has_input():
+            return None
+        self._show_banner()
+        if lead:
+            self.say(lead)
+        self.asked = True
+        if not self.use_tty and self._read_ahead:
+            line, self._ahead, self._read_ahead = self._ahead, None, False
+            sys.stdout.write(prompt + "\n")  # piped input is not echoed: end the prompt's line
+            sys.stdout.flush()
+            return line.rstrip("\r\n")
         if self.use_tty:
             self._open()
             if self._tty is None:

@@ -16,7 +16,7 @@ INTERFACE = (
     "NAME", "OPEN_FLAGS", "NO_FOLLOW", "TERMINAL_IN", "TERMINAL_OUT",  # constants
     "try_lock", "wait_lock", "directory_lock_path", "lock_directory_fd",  # locks
     "foreign_owner", "shared_mode", "copy_owner_and_mode", "replace", "fsync_directory", "is_loop",  # files
-    "open_terminal_fds", "readable_within",  # the terminal
+    "open_terminal_fds", "readable_within", "input_waiting",  # the terminal, piped input
     "COMMAND_LINES_PRIVATE", "loopback_peer_uid",  # who sees a browser's command line, who connects
     "run_instead", "terminal_reached_child", "command_line", "run_bounded",  # commands
 )  # fmt: skip

@@ -87,6 +87,12 @@ def readable_within(stream, timeout: float) -> bool:
     return bool(ready)
 
 
+def input_waiting(stream) -> bool:
+    """Whether reading piped input now returns at once (a line, or its end) instead of waiting on
+    a writer that has not written yet (a program that answers prompts only once they are shown)."""
+    return readable_within(stream, 0)
+
+
 def run_instead(argv: list[str], env: dict[str, str]) -> int:
     """Replace this process with the command: its exit code and signals pass through untouched."""
     os.execvpe(argv[0], argv, env)

@@ -107,6 +107,27 @@ def readable_within(stream, timeout: float) -> bool:
     return False
 
 
+def input_waiting(stream) -> bool:
+    """Whether reading piped input now returns at once: a pipe with bytes in it or no writer left
+    (PeekNamedPipe), or a file (NUL, a redirected file). A pipe still open and empty, or one that
+    can't be peeked (Wine's), waits: the prompt is shown first, as a program answering it expects."""
+    import ctypes
+    import msvcrt
+    from ctypes import wintypes
+
+    try:
+        handle = wintypes.HANDLE(msvcrt.get_osfhandle(stream.fileno()))
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        if kernel32.GetFileType(handle) != 3:  # FILE_TYPE_PIPE
+            return True
+        available = wintypes.DWORD(0)
+        if kernel32.PeekNamedPipe(handle, None, 0, None, ctypes.byref(available), None):
+            return available.value > 0
+        return ctypes.get_last_error() == 109  # ERROR_BROKEN_PIPE: no writer left, a read ends at once
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def run_instead(argv: list[str], env: dict[str, str]) -> int:
     """No exec on Windows: run the command as a child and pass its exit code back. Ctrl-C reaches
     the child from the console itself; this process ignores it rather than stopping first."""
