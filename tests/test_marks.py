@@ -55,9 +55,9 @@ def apply(text: str, steps, only: str | None = None) -> str:
 def test_configure_remove_and_clear_in_either_order_give_back_every_byte(base, steps, clear_first):
     assume(botocore_parse(base) is not None)
     try:
-        inifile.parse(inifile.set_section(base, SECTION, {"region": "a"}))
+        inifile.parse(inifile.set_section(base, SECTION, {"probe": "a"}))
     except inifile.IniSyntaxError:
-        assume(False)  # a [DEFAULT] the section would inherit that botocore can't read: refused before any write
+        assume(False)  # a [DEFAULT] value the section would inherit that botocore can't read: refused before any write
     text = apply(base, steps)
     order = (marks.REMEMBERED, marks.CONFIGURED) if clear_first else (marks.CONFIGURED, marks.REMEMBERED)
     middle, _ = marks.take_back(text, SECTION, order[0])

@@ -109,7 +109,7 @@ def run(args) -> int:
         if problem:
             raise UsageError(
                 f"--destination {args.destination!r} is not an https URL of the aws console: {problem}",
-                "a service (s3), a path (ec2/home#Instances) or a console URL",
+                "a service such as s3, a path such as ec2/home#Instances, or a console URL",
             )
     chained_expected = settings.mfa_session or bool(settings.login_session)
     via = "an MFA session (mfa_session)" if settings.mfa_session else "an aws login session"

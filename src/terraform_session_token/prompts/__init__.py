@@ -238,7 +238,7 @@ def ask_dialog(program: str, text: str, timeout: float | None, limit: float | No
         # Not a cancel: the dialog was never shown (a display nobody serves, or that refused us).
         raise MfaError(
             f"the {program} dialog can't be shown on {_display(os.environ)}: {unusable.strip()[:200]}",
-            "fix or unset DISPLAY / WAYLAND_DISPLAY (a stale one after ssh or tmux), or pass --code",
+            "fix or unset DISPLAY / WAYLAND_DISPLAY, which may be stale after ssh or tmux, or pass --code",
         )
     if driver.cancelled(done):
         raise Cancelled(f"the {program} dialog asking for the MFA code was cancelled; nothing was written")
