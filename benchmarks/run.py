@@ -9,8 +9,8 @@ same local AWS, same role) for a refresh. Prints a Markdown table. Never fails o
 
 The cached credential-process runs the command as users install it: the wheel built from the
 tree, installed by pip into scratch venvs, through the launcher pip makes of the entry point;
-once by the pinned pip (the venv's) and once by the pip this Python bundles (ensurepip's),
-whose launcher imports re first.
+once by the pinned pip (the venv's) and once by the pip this Python bundles (ensurepip's, what
+`python -m venv` installs), whose launcher imports re first when it is older than pip 26.
 """
 
 from __future__ import annotations

@@ -102,7 +102,8 @@ def test_the_metadata_is_complete(dist):
     classifiers = set(headers["Classifier"])
     for system in ("MacOS", "Microsoft :: Windows", "POSIX :: Linux"):
         assert f"Operating System :: {system}" in classifiers
-    versions = {c.rsplit(" :: ", 1)[1] for c in classifiers if re.match(r"Programming Language :: Python :: 3\.\d+$", c)}
+    python = re.compile(r"Programming Language :: Python :: (3\.\d+)$")
+    versions = {m.group(1) for m in map(python.match, classifiers) if m}
     assert "3.9" in versions and "3.11" in versions and "3.13" in versions
     assert {"completion", "keyring", "login"} <= set(headers["Provides-Extra"])
     assert any(r.startswith("botocore>=") and "extra" not in r for r in headers["Requires-Dist"])
