@@ -235,6 +235,20 @@ def test_configure_run_as_python_m_writes_the_installed_exe_too(winhome, tmp_pat
     assert_runs_the_installed_exe(winhome, line)
 
 
+def test_configure_through_a_copy_of_the_exe_writes_that_copy(winhome, tmp_path):
+    """pipx on Windows copies the .exe into ~\\.local\\bin: the line names the copy that ran, which
+    pipx keeps on PATH, not the one in its venv."""
+    copy = winhome.root / ".local" / "bin" / "terraform-session-token.exe"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(winhome.command, copy)
+    try:
+        line = configure_tf(winhome, tmp_path / "codes", str(copy))
+    finally:
+        shutil.rmtree(copy.parent)
+    copy_path = f"C:\\users\\{getpass.getuser()}\\.local\\bin\\terraform-session-token.exe"
+    assert line.split(" = ", 1)[1] == f"{copy_path} credential-process -p tf"
+
+
 def test_the_go_sdk_on_windows_runs_the_configured_line_through_cmd_exe(winhome, local_aws, tmp_path, go_reader_exe):
     """Terraform's SDK hands credential_process to cmd.exe /C: the path must survive it."""
     counter = tmp_path / "codes"
