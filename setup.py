@@ -1,16 +1,34 @@
-"""The command, per system, decided where the package is built (pipx and pip build it there).
-
-POSIX: a script file, bin/terraform-session-token, not the wrapper pip generates for an entry
-point, which imports re before anything runs (a third of a cached credential-process's time).
-Windows: an entry point, for which pip makes terraform-session-token.exe (a script file without
-an extension can't run there). Everything else is in pyproject.toml.
+"""The long description PyPI shows: README.md, with each link to a file of the repository
+(docs/*.md, CHANGELOG.md, LICENSE) made absolute, to that file at the release's tag v<version>.
+On PyPI a relative link would lead nowhere; in-page links (#install) work there as they are.
+Everything else is in pyproject.toml.
 """
 
-import sys
+import re
+from pathlib import Path
 
 from setuptools import setup
 
-if sys.platform == "win32":
-    setup(entry_points={"console_scripts": ["terraform-session-token = terraform_session_token.cli:entry"]})
-else:
-    setup(scripts=["bin/terraform-session-token"])
+REPOSITORY = "https://github.com/johnbrandborg/terraform-session-token"  # as [project.urls] Homepage
+HERE = Path(__file__).resolve().parent
+
+
+def version() -> str:
+    text = (HERE / "src" / "terraform_session_token" / "__init__.py").read_text(encoding="utf-8")
+    return re.search(r'^__version__ = "([^"]+)"$', text, re.M).group(1)
+
+
+def long_description(readme: str, tag: str) -> str:
+    def absolute(match: re.Match) -> str:
+        target = match.group(2)
+        if re.match(r"[a-z][a-z0-9+.-]*:|#", target):  # a URL or a heading of the README itself
+            return match.group(0)
+        return f"{match.group(1)}{REPOSITORY}/blob/{tag}/{target})"
+
+    return re.sub(r"(\]\()([^)\s]+)\)", absolute, readme)
+
+
+setup(
+    long_description=long_description((HERE / "README.md").read_text(encoding="utf-8"), f"v{version()}"),
+    long_description_content_type="text/markdown",
+)

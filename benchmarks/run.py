@@ -6,11 +6,17 @@
 Every figure is a median wall time with its ratio to a baseline measured in the same run:
 `python -c pass` for the paths that need no AWS call, `aws sts assume-role` (the AWS CLI,
 same local AWS, same role) for a refresh. Prints a Markdown table. Never fails on timing.
+
+The cached credential-process runs the command as users install it: the wheel built from the
+tree, installed by pip into scratch venvs, through the launcher pip makes of the entry point;
+once by the pinned pip (the venv's) and once by the pip this Python bundles (ensurepip's, what
+`python -m venv` installs), whose launcher imports re first when it is older than pip 26.
 """
 
 from __future__ import annotations
 
 import argparse
+import ensurepip
 import json
 import os
 import platform
@@ -20,9 +26,14 @@ import sys
 import tempfile
 import time
 from datetime import date
+from importlib.metadata import version as metadata_version
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import build_wheel  # noqa: E402  (scripts/build_wheel.py)
 
 from local_aws import LocalAws  # noqa: E402
 
@@ -88,6 +99,30 @@ class Bench:
         Path(self.env["AWS_CONFIG_FILE"]).write_text(self.config)
         return identity
 
+    def install_wheel(self) -> dict[str, str]:
+        """The wheel built from the tree, installed by pip into two scratch venvs (with --no-deps:
+        a cached credential-process imports none of them): {pip version: installed command}."""
+        built = build_wheel.build(self.root / "wheel")
+        bundled = Path(ensurepip.__file__).parent / "_bundled"
+        [bundled_pip] = bundled.glob("pip-*.whl")  # run from the wheel, as ensurepip runs it
+        installs = {
+            metadata_version("pip"): [sys.executable, "-m", "pip", "--python", "{python}"],
+            bundled_pip.name.split("-")[1]: ["{python}", str(bundled_pip / "pip")],
+        }
+        commands = {}
+        for n, (version, pip) in enumerate(installs.items()):
+            venv = self.root / f"venv{n}"
+            subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+            python = str(venv / "bin" / "python")
+            argv = [a.format(python=python) for a in pip]
+            subprocess.run(
+                [*argv, "install", "-q", "--disable-pip-version-check", "--no-deps", str(built)],
+                check=True,
+                capture_output=True,
+            )
+            commands[version] = str(venv / "bin" / "terraform-session-token")
+        return commands
+
     def time_commands(self, commands: dict) -> dict[str, float]:
         """Median seconds of each command; the commands take turns, so drift in the
         machine's speed affects them all alike. `commands` maps a name to argv_for_run(n)."""
@@ -110,12 +145,21 @@ class Bench:
         ).stdout
         return int(out.strip() or 0)
 
-    def botocore_note(self, args) -> str:
-        """Whether the command imported botocore, read from -X importtime."""
-        result = subprocess.run(
-            [sys.executable, "-X", "importtime", TOOL, *args], env=self.env, capture_output=True, text=True
-        )
-        return "botocore imported" if "botocore" in result.stderr else "botocore not imported"
+    def importtime(self, command: str, args) -> str:
+        """What -X importtime says of one run of an installed command, run by its own venv's Python."""
+        python = str(Path(command).parent / "python")
+        return subprocess.run(
+            [python, "-X", "importtime", command, *args], env=self.env, capture_output=True, text=True
+        ).stderr
+
+    def botocore_note(self, command: str, args) -> str:
+        """Whether the command imported botocore."""
+        return "botocore imported" if "botocore" in self.importtime(command, args) else "botocore not imported"
+
+    def launcher_imports_re(self, command: str) -> str:
+        """Whether the launcher pip wrote imports re (before anything of the tool runs)."""
+        lines = Path(command).read_text().splitlines()
+        return "imports re" if "import re" in lines else "no re"
 
     def row(self, name: str, seconds: float, baseline: float, baseline_name: str, note: str = "") -> None:
         self.rows.append((name, f"{seconds * 1000:.0f} ms", f"{seconds / baseline:.2f}x {baseline_name}", note))
@@ -147,13 +191,21 @@ class Bench:
         for code in (narrowed.totp(), None):
             argv = [TOOL, "credential-process", "-p", "narrowed-tf"] + (["--code", code] if code else [])
             subprocess.run(argv, env=self.env, check=True, capture_output=True)
+        installed = self.install_wheel()
+        pinned, bundled = installed
         fast = {
             "python": [sys.executable, "-c", "pass"],
             "`--help`": [TOOL, "--help"],
             "`status`": [TOOL, "status"],
             "`policy`": [TOOL, "policy"],
-            "cached `credential-process`": [TOOL, "credential-process", "-p", "cached-tf"],
-            "cached `credential-process`, plan profile": [TOOL, "credential-process", "-p", "narrowed-tf"],
+            "cached `credential-process`": [installed[pinned], "credential-process", "-p", "cached-tf"],
+            "cached `credential-process`, plan profile": [installed[pinned], "credential-process", "-p", "narrowed-tf"],
+            f"cached `credential-process`, launcher of pip {bundled}": [
+                installed[bundled],
+                "credential-process",
+                "-p",
+                "cached-tf",
+            ],
         }
         self.aws.reset_requests()
         medians = self.time_commands({name: (lambda n, a=argv: a) for name, argv in fast.items()})
@@ -161,9 +213,12 @@ class Bench:
         base = medians.pop("python")
         self.rows.append(("`python -c pass` (baseline)", f"{base * 1000:.0f} ms", "1.00x", ""))
         for name, seconds in medians.items():
-            note = self.botocore_note(fast[name][1:])
+            command, *args = fast[name]
+            note = self.botocore_note(command, args)
             if "credential-process" in name:
-                note = f"{plural(requests, 'request')}, {note}, goal: at most 1.50x"
+                pip = bundled if command == installed[bundled] else pinned
+                note = f"{plural(requests, 'request')}, {note}, launcher of pip {pip}"
+                note += f" ({self.launcher_imports_re(command)}), goal: at most 1.50x"
             self.row(name, seconds, base, "python", note)
 
         # A configured refresh against the AWS CLI doing the same AssumeRole; a fresh user per

@@ -8,8 +8,8 @@ installs nothing. Run by the venv's Python:
 
 EXTRA is `dev` (tests, lint, benchmarks; it includes `demo`) or `demo`. What was installed is kept
 in .venv/setup-state.json: the extra, a hash of what decides the packages (pyproject.toml,
-constraints.txt, the Python) and a hash of the package's source (src/, bin/, setup.py,
-pyproject.toml, README.md). The test run checks the installed files against src/ itself too.
+constraints.txt, the Python) and a hash of the package's source (src/, setup.py,
+pyproject.toml, README.md, LICENSE, MANIFEST.in). The test run checks the installed files against src/ itself too.
 """
 
 from __future__ import annotations
@@ -39,13 +39,10 @@ def packages_hash(extra: str) -> str:
 
 
 def source_hash() -> str:
-    files = [
-        path
-        for top in ("src", "bin")
-        for path in sorted((ROOT / top).rglob("*"))
-        if path.is_file() and "__pycache__" not in path.parts
-    ]
-    return _digest(files + [ROOT / name for name in ("setup.py", "pyproject.toml", "README.md")])
+    files = [path for path in sorted((ROOT / "src").rglob("*")) if path.is_file() and "__pycache__" not in path.parts]
+    return _digest(
+        files + [ROOT / name for name in ("setup.py", "pyproject.toml", "README.md", "LICENSE", "MANIFEST.in")]
+    )
 
 
 def _normal(name: str) -> str:

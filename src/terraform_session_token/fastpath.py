@@ -321,7 +321,9 @@ def answer(argv: list[str], env, now: float | None = None) -> str | None:
 
 
 def main() -> None:
-    """The installed command: the hot path when it can answer, else the full command."""
+    """The command's entry point (pyproject.toml): the hot path when it can answer, else the full
+    command. The launcher an installer makes of it imports this module first: nothing here, nor in
+    the package's __init__, may import more than os and sys before the answer."""
     try:
         os.fstat(1)
         line = answer(sys.argv[1:], os.environ)

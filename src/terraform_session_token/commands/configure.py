@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 
 from .. import marks, options
@@ -22,18 +21,28 @@ def add_arguments(parser) -> None:
 
 
 def tool_command() -> str:
-    """How AWS readers should call this tool: an absolute path, so PATH does not matter, quoted
-    for the system's command line (botocore splits it; the Go SDK hands it to sh -c or cmd.exe /C)."""
+    """How AWS readers should call this tool: the installed command that runs this installation,
+    by its absolute path (PATH does not matter), quoted for the system's command line (botocore
+    splits it; the Go SDK hands it to sh -c or cmd.exe /C).
+
+    Run through the command (the launcher an installer made of the entry point), sys.argv[0] is
+    it (on Windows without its .exe, which the launcher's script strips); run as `python -m`, the
+    command in this Python's scripts directory; with none there, `python -m` itself."""
+    import sysconfig
+
     from .. import system
 
-    found = shutil.which("terraform-session-token")
-    if found:
-        argv = [os.path.abspath(found)]
-    elif os.path.basename(sys.argv[0]) == "__main__.py":  # python -m terraform_session_token
-        argv = [sys.executable, "-m", "terraform_session_token"]
-    else:
-        argv = [os.path.abspath(sys.argv[0])]
-    return system.command_line(argv)
+    windows = system.NAME == "windows"
+    exe = ".exe" if windows else ""
+    argv0 = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if argv0 and os.path.basename(argv0) != "__main__.py":
+        launcher = argv0 if argv0.lower().endswith(exe) else argv0 + exe
+        if os.path.isfile(launcher):
+            return system.command_line([launcher])
+    launcher = os.path.join(sysconfig.get_path("scripts"), "terraform-session-token" + exe)
+    if os.path.isfile(launcher):
+        return system.command_line([launcher])
+    return system.command_line([sys.executable, "-m", "terraform_session_token"])
 
 
 def run(args) -> int:
