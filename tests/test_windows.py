@@ -449,7 +449,7 @@ def test_the_classic_flow_shows_its_prompt_to_a_program_that_waits_for_it(winhom
     """Piped stdin on Windows: a pipe still empty gets the prompt first (a program that answers
     prompts as it sees them is not left waiting); a pipe that ended gets credential-process's
     advice. (Wine can't peek a pipe, so there the banner shows before that line; Windows can.)"""
-    argv = [WINE, *winhome.python_argv(), "--role", ROLE, "--serial", winhome.identity.serial]
+    argv = [WINE, str(winhome.command), "--role", ROLE, "--serial", winhome.identity.serial]
     kwargs = dict(env=winhome.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ended = subprocess.Popen(argv, **kwargs)
     out, err = ended.communicate("", timeout=120)
