@@ -144,3 +144,11 @@ def newest_release(changelog: str) -> str:
 def test_the_version_is_the_newest_changelog_release():
     assert newest_release((ROOT / "CHANGELOG.md").read_text()) == __version__
     assert newest_release("## [Unreleased]\n\n## [2.1.0] - 2027-01-01\n\n## [2.0.0] - 2026-12-03\n") == "2.1.0"
+
+
+def test_what_lands_is_released():
+    """What main holds is a release: [Unreleased] lists nothing (each landing moves its entries
+    under the new version, which --version then prints)."""
+    text = (ROOT / "CHANGELOG.md").read_text()
+    unreleased = text.split("## [Unreleased]", 1)[1].split("\n## [", 1)[0]
+    assert unreleased.strip() == ""
