@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -13,6 +14,14 @@ import pytest
 from xdisplay import Display
 
 from local_aws import LocalAws
+
+# A test run started in the background by a shell without job control (nohup, `cmd &` in a script)
+# inherits SIGINT and SIGQUIT ignored, and every command it starts would too: the tool would then
+# sit at a prompt through the Ctrl-C a test sends. The tests start their commands with these
+# signals as a terminal gives them.
+for _signal in (signal.SIGINT, signal.SIGQUIT):
+    if signal.getsignal(_signal) == signal.SIG_IGN:
+        signal.signal(_signal, signal.default_int_handler if _signal == signal.SIGINT else signal.SIG_DFL)
 
 BIN = Path(sys.executable).parent
 TOOL = str(BIN / "terraform-session-token")

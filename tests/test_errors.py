@@ -14,6 +14,7 @@ import pty
 import re
 import select
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -320,6 +321,20 @@ def test_debug_shows_a_traceback_but_no_secret(home, local_aws):
         assert secret not in result.stdout + result.stderr
 
 
+def wait_for(pid: int, timeout: float) -> int:
+    """The child's wait status; it is killed, and the test fails, when it does not end in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise AssertionError(f"the command did not end within {timeout:g} s of the interrupt")
+        time.sleep(0.05)
+
+
 def test_ctrl_c_at_the_prompt_exits_130_and_writes_nothing(home):
     before = home.credentials.read_bytes()
     pid, fd = pty.fork()
@@ -331,7 +346,7 @@ def test_ctrl_c_at_the_prompt_exits_130_and_writes_nothing(home):
         assert ready, seen
         seen += os.read(fd, 1024)
     os.kill(pid, signal.SIGINT)
-    _, status = os.waitpid(pid, 0)
+    status = wait_for(pid, 30)
     rest = b""
     try:
         while select.select([fd], [], [], 1)[0]:
