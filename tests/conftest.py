@@ -26,6 +26,7 @@ for _signal in (signal.SIGINT, signal.SIGQUIT):
 BIN = Path(sys.executable).parent
 TOOL = str(BIN / "terraform-session-token")
 AWS_CLI = str(BIN / "aws")
+ROOT = Path(__file__).resolve().parents[1]
 GO_READER_SRC = Path(__file__).parent / "goreader"
 
 
@@ -380,3 +381,20 @@ def display():
     screen = Display()
     yield screen
     screen.stop()
+
+
+def fresh_clone(target: Path) -> Path:
+    """The files a clone of this tree would have once committed: tracked and new files, without
+    what .gitignore leaves out (.venv, build/, egg-info)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, (n.decode() for n in listed)):
+        source = ROOT / name
+        if source.is_file():  # not a file deleted since the last commit
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target

@@ -4,9 +4,11 @@ version in constraints.txt, and that is the version installed (scripts/pin, scri
 from __future__ import annotations
 
 import re
+import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from conftest import fresh_clone
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,3 +60,20 @@ def test_every_development_package_is_pinned_and_installed_at_its_pin():
 def test_the_windows_pins_add_only_what_the_linux_ones_lack():
     linux, windows = pins(ROOT / "constraints.txt"), pins(ROOT / "constraints-windows.txt")
     assert "pywin32-ctypes" in windows and not set(windows) & set(linux)
+
+
+def test_the_demo_setup_installs_once_and_a_second_run_installs_nothing(tmp_path):
+    """scripts/demo's setup in a fresh clone: the first run installs the demo's packages (from the
+    pins), a second run finds them all in place and says and installs nothing. A package a new
+    venv holds at its own version (setuptools, before Python 3.12) made every run install again."""
+    clone = fresh_clone(tmp_path / "clone")
+    first = subprocess.run(["scripts/setup", "--demo"], cwd=clone, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr
+    assert "installing the demo's Python packages" in first.stderr
+    second = subprocess.run(["scripts/setup", "--demo"], cwd=clone, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert second.stderr == "" and second.stdout == ""
+    state = subprocess.run(
+        [clone / ".venv/bin/python", "scripts/installed.py", "check", "demo"], cwd=clone, capture_output=True, text=True
+    )
+    assert state.stdout.strip() == "ok"

@@ -5,7 +5,6 @@ of the newest CHANGELOG release."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -14,29 +13,13 @@ from email.parser import Parser
 from pathlib import Path
 
 import pytest
+from conftest import fresh_clone
 
 from terraform_session_token import __version__
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 REPOSITORY = "https://github.com/johnbrandborg/terraform-session-token"
-
-
-def fresh_clone(target: Path) -> Path:
-    """The files a clone of this tree would have once committed: tracked and new files, without
-    what .gitignore leaves out (.venv, build/, egg-info)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, (n.decode() for n in listed)):
-        source = ROOT / name
-        if source.is_file():  # not a file deleted since the last commit
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    return target
 
 
 @pytest.fixture(scope="module")

@@ -242,6 +242,7 @@ def lock_file(name: str, env=os.environ) -> str:
 
 
 MFA_PREFIX = "mfa-session--"
+OLD_LOGIN_LOCK_PREFIX = "login--"  # 2.1.0 locked an aws login refresh with such a file (now: its directory)
 
 
 def mfa_cache_name(source_profile: str, serial: str) -> str:
@@ -327,7 +328,10 @@ def remove_tool_files(env=os.environ) -> int:
         return 0
     ours = {os.path.basename(lock_file(n, env)) for n in cached_names(env)}
     names = [
-        n for n in listed if storage.is_our_temp(n) or (n.endswith(".lock") and (n in ours or n.startswith(MFA_PREFIX)))
+        n
+        for n in listed
+        if storage.is_our_temp(n)
+        or (n.endswith(".lock") and (n in ours or n.startswith((MFA_PREFIX, OLD_LOGIN_LOCK_PREFIX))))
     ]
     storage.check_private_dir(directory, create=False)
     for name in names:
