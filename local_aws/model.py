@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -13,6 +14,8 @@ ACCOUNT = "123456789012"
 OTHER_ACCOUNT = "210987654321"
 REGION = "us-east-1"
 ROLE_CHAINING_LIMIT = 3600
+CODE_MARGIN = 10  # seconds a handed-out code stays valid at least (fresh_code)
+HANDING = threading.Lock()
 USER_NUMBERS = itertools.count(1)  # moto's IAM is shared by every LocalAws in a process
 
 
@@ -41,16 +44,24 @@ class Identity:
         return pyotp.TOTP(seed).at(time.time() + 30 * offset)
 
     def fresh_code(self, serial: str | None = None) -> str:
-        """A code AWS accepts now and that was not handed out before (AWS takes each once).
+        """A code AWS accepts now, and for a while yet, that was not handed out before (AWS takes
+        each once).
 
-        The current step first, then the next one (valid for a minute), the previous last.
+        The current step first, then the next one (valid for a minute), the previous last. The
+        previous one is valid only until the step turns: with less than CODE_MARGIN seconds left,
+        a run on a busy machine could send it too late, so this waits for the step to turn and
+        hands out the new next one, as a user would wait for the next code.
         """
         handed = self.__dict__.setdefault("_handed", set())
-        for offset in (0, 1, -1):
-            code = self.totp(serial, offset)
-            if (serial, code) not in handed:
-                handed.add((serial, code))
-                return code
+        for _ in range(2):
+            left = 30 - time.time() % 30
+            with HANDING:  # the local AWS's threads hand out codes to parallel callers
+                for offset in (0, 1, -1):
+                    code = self.totp(serial, offset)
+                    if (serial, code) not in handed and (offset != -1 or left >= CODE_MARGIN):
+                        handed.add((serial, code))
+                        return code
+            time.sleep(left + 0.05)  # the step turns: a new next code
         raise RuntimeError("all three acceptable codes were used: wait for the next 30 s step")
 
     def as_dict(self) -> dict:

@@ -396,7 +396,7 @@ class LocalAws:
         elif path == "/_local_aws/fresh_code":
             try:
                 payload = {"code": self.identities[query["user"][0]].fresh_code()}
-            except RuntimeError as error:  # AWS takes each code once: a fourth caller in 30 s gets none
+            except RuntimeError as error:  # AWS takes each code once: none left even after a step's wait
                 return respond(start_response, 409, json.dumps({"error": str(error)}).encode(), "application/json")
         elif path == "/_local_aws/totp":
             identity = self.identities[query["user"][0]]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 
 import boto3
+import pyotp
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -12,6 +14,7 @@ from moto.core import enable_iam_authentication
 from moto.iam.models import iam_backends
 
 from local_aws import ACCOUNT, OTHER_ACCOUNT
+from local_aws.model import CODE_MARGIN
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/TerraformRole"
 
@@ -34,6 +37,17 @@ def error_of(call, **kwargs):
     with pytest.raises(ClientError) as info:
         call(**kwargs)
     return info.value.response["Error"]["Code"], info.value.response["Error"]["Message"]
+
+
+def test_three_fresh_codes_in_a_row_are_distinct_and_each_stays_acceptable_for_the_margin(identity):
+    """The tests' code source: three codes at once (all AWS accepts at a time) are distinct, and
+    each is still within AWS's window CODE_MARGIN seconds later, so a run on a busy machine can't
+    send one that expired in flight (the previous step's code, handed out late in a step, did)."""
+    codes = [identity.fresh_code() for _ in range(3)]
+    later = time.time() + CODE_MARGIN - 0.5
+    assert len(set(codes)) == 3
+    for code in codes:
+        assert pyotp.TOTP(identity.seeds[identity.serial]).verify(code, for_time=later, valid_window=1), code
 
 
 def test_current_totp_is_accepted_once(local_aws, identity):
