@@ -354,7 +354,7 @@ def on_terminal(argv, env):
 
 
 def read_until(fd, marker: bytes, timeout: float = 30) -> bytes:
-    """What the terminal shows until `marker` (or its end); fails after `timeout` seconds."""
+    """What the terminal (or a pipe) shows until `marker` (or its end); fails after `timeout` seconds."""
     import select
     import time
 
@@ -364,9 +364,12 @@ def read_until(fd, marker: bytes, timeout: float = 30) -> bytes:
         ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
         assert ready, f"waited for {marker!r}: {seen!r}"
         try:
-            seen += os.read(fd, 1024)
-        except OSError:
+            chunk = os.read(fd, 1024)
+        except OSError:  # a terminal whose other side closed
             break
+        if not chunk:  # a pipe that ended
+            break
+        seen += chunk
     return seen
 
 

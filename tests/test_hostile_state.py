@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import TOOL, assert_one_line_failure, sts_as
+from conftest import TOOL, assert_one_line_failure, read_until, sts_as
 
 from terraform_session_token import inifile
 
@@ -256,11 +256,8 @@ def test_no_core_dump_can_carry_the_long_term_keys(home):
         text=True,
     )
     try:
-        seen = ""
-        while "Code:" not in seen:
-            char = proc.stdout.read(1)
-            assert char, f"the prompt never came: {seen!r}"
-            seen += char
+        seen = read_until(proc.stdout.fileno(), b"Code:").decode()
+        assert "Code:" in seen, f"the prompt never came: {seen!r}"
         with open(f"/proc/{proc.pid}/limits") as f:
             core = next(line for line in f if line.startswith("Max core file size"))
         assert core.split()[4:6] == ["0", "0"], core

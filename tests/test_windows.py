@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import assert_one_line_failure
+from conftest import assert_one_line_failure, read_until
 
 from local_aws import ACCOUNT
 
@@ -456,11 +456,8 @@ def test_the_classic_flow_shows_its_prompt_to_a_program_that_waits_for_it(winhom
     assert ended.returncode == 6 and "input ended" in err and "mfa_prompt" in err, err
     waiting = subprocess.Popen(argv, **kwargs)
     try:
-        seen = ""
-        while "Code:" not in seen:
-            char = waiting.stdout.read(1)
-            assert char, f"the prompt never came: {seen!r}"
-            seen += char
+        seen = read_until(waiting.stdout.fileno(), b"Code:", timeout=120).decode()
+        assert "Code:" in seen, f"the prompt never came: {seen!r}"
     finally:
         out, err = waiting.communicate(winhome.identity.fresh_code() + "\n", timeout=120)
     assert waiting.returncode == 0, err
